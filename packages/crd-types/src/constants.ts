@@ -14,6 +14,13 @@ export const DEFAULT_MESH_NAME = 'default';
 export const ROUTE_TABLE = 22347;
 /** Priority of the `ip rule` that looks up {@link ROUTE_TABLE}. */
 export const RULE_PRIORITY = 200;
+/**
+ * Priority of the rule that sends packets carrying {@link FWMARK} (WireGuard's own UDP) to the main table. It
+ * must be evaluated before {@link RULE_PRIORITY}, or a peer whose AllowedIPs cover its own endpoint would loop.
+ */
+export const FWMARK_RULE_PRIORITY = 199;
+/** The kernel's main routing table. */
+export const MAIN_TABLE = 254;
 /** fwmark on WireGuard's own socket ("WK"), so its packets bypass the mesh table and never loop. */
 export const FWMARK = 0x574b;
 /** Where the node's WireGuard key material lives. */
@@ -33,6 +40,11 @@ export const LABELS = {
 export const ANNOTATIONS = {
   /** On a Node: a manually configured public endpoint `ip:port` (endpoint discovery method `annotation`). */
   endpoint: `${GROUP}/endpoint`,
+  /**
+   * On a WireKubePeer, written by its agent: the node's address on its own LAN (`ip:port`). Peers that sit behind
+   * the same NAT use it instead of the public endpoint, because NAT routers rarely hairpin.
+   */
+  internalEndpoint: `${GROUP}/internal-endpoint`,
 } as const;
 
 const PEER_NAME_PREFIX = 'node-';

@@ -1,0 +1,241 @@
+import {
+  ANNOTATIONS,
+  FWMARK,
+  FWMARK_RULE_PRIORITY,
+  MAIN_TABLE,
+  peerNameForNode,
+  ROUTE_TABLE,
+  RULE_PRIORITY,
+  type WireKubePeer,
+} from '@wirekube/crd-types';
+import {
+  containsAddress,
+  formatPrefix,
+  isHostPrefix,
+  overlaps,
+  type Prefix,
+  parseAddress,
+  parsePrefix,
+} from './cidr.js';
+import { isWireGuardKey, parseEndpoint } from './peer-check.js';
+import type { DesiredNode, DesiredPeer, DesiredRoute, DesiredRule, PlanInput, SkippedPeer } from './types.js';
+
+/** WireGuard drops a session this long after its handshake (REJECT_AFTER_TIME): older means not proven. */
+export const HANDSHAKE_FRESH_MS = 180_000;
+
+/** Keepalive interval below the 30 s conntrack timeout for unreplied UDP, so NAT mappings stay open. */
+export const DEFAULT_KEEPALIVE_SECONDS = 25;
+
+interface Candidate {
+  peer: WireKubePeer;
+  name: string;
+  prefixes: Prefix[];
+}
+
+/**
+ * The heart of the agent: from a snapshot of the cluster and of WireGuard, the node's whole desired kernel
+ * state. Pure and deterministic (peers are handled in name order), so every decision is testable from a table.
+ */
+export function plan(input: PlanInput): DesiredNode {
+  const selfName = peerNameForNode(input.nodeName);
+  const ownPrefixes = (input.self?.spec.allowedIPs ?? []).flatMap((p) => parsePrefix(p) ?? []);
+  const skipped: SkippedPeer[] = [];
+  const passive: string[] = [];
+  const candidates = selectCandidates(input, selfName, ownPrefixes, skipped, passive);
+
+  const connected = new Set(
+    candidates
+      .filter((c) => {
+        const seen = input.observed.get(c.peer.spec.publicKey)?.lastHandshakeMs;
+        return seen !== undefined && seen > 0 && input.nowMs - seen < HANDSHAKE_FRESH_MS;
+      })
+      .map((c) => c.name),
+  );
+
+  const peers = candidates.map((c) => desiredPeer(input, c, connected.has(c.name)));
+  const { routes, withheld } = planRoutes(input, candidates, connected, ownPrefixes);
+  return {
+    device: {
+      name: input.mesh.interfaceName,
+      listenPort: input.mesh.listenPort,
+      mtu: input.mesh.mtu,
+      fwmark: FWMARK,
+      privateKey: input.privateKey,
+      peers,
+    },
+    routes,
+    rules: planRules(),
+    sysctls: planSysctls(input.mesh.interfaceName),
+    skipped,
+    passive,
+    connected: [...connected],
+    withheldRoutes: withheld,
+  };
+}
+
+/**
+ * Which peers become WireGuard peers. A bad peer object is skipped with a reason and never breaks the rest:
+ * invalid or duplicate keys, this node's own key, and allowed IPs claimed by this node or by an earlier peer.
+ */
+function selectCandidates(
+  input: PlanInput,
+  selfName: string,
+  ownPrefixes: Prefix[],
+  skipped: SkippedPeer[],
+  passive: string[],
+): Candidate[] {
+  const keyOwner = new Map<string, string>();
+  const claimed: Array<{ prefix: Prefix; owner: string }> = ownPrefixes.map((prefix) => ({
+    prefix,
+    owner: selfName,
+  }));
+  const out: Candidate[] = [];
+  const sorted = [...input.peers].sort((a, b) => compare(a.metadata.name ?? '', b.metadata.name ?? ''));
+  for (const peer of sorted) {
+    const name = peer.metadata.name ?? '';
+    if (name === selfName || !name) continue;
+    if (peer.metadata.deletionTimestamp) continue;
+    const key = peer.spec?.publicKey;
+    if (!isWireGuardKey(key)) {
+      skipped.push({
+        name,
+        reason: `publicKey is not a base64 WireGuard key (${JSON.stringify(key ?? null)})`,
+      });
+      continue;
+    }
+    if (key === input.publicKey) {
+      skipped.push({ name, reason: "publicKey is this node's own key" });
+      continue;
+    }
+    const owner = keyOwner.get(key);
+    if (owner) {
+      skipped.push({ name, reason: `publicKey is already used by ${owner}` });
+      continue;
+    }
+    keyOwner.set(key, name);
+    const allowed = peer.spec.allowedIPs ?? [];
+    if (allowed.length === 0) {
+      passive.push(name);
+      continue;
+    }
+    const prefixes: Prefix[] = [];
+    const problems: string[] = [];
+    for (const text of allowed) {
+      const prefix = parsePrefix(text);
+      if (!prefix) {
+        problems.push(`${text} is not a CIDR`);
+        continue;
+      }
+      const clash = claimed.find((c) => overlaps(c.prefix, prefix));
+      if (clash) {
+        problems.push(`${text} overlaps ${formatPrefix(clash.prefix)} of ${clash.owner}`);
+        continue;
+      }
+      prefixes.push(prefix);
+    }
+    if (problems.length > 0) {
+      skipped.push({ name, reason: `allowedIPs rejected: ${problems.join('; ')}` });
+      continue;
+    }
+    for (const prefix of prefixes) claimed.push({ prefix, owner: name });
+    out.push({ peer, name, prefixes });
+  }
+  return out;
+}
+
+function desiredPeer(input: PlanInput, candidate: Candidate, isConnected: boolean): DesiredPeer {
+  const { peer } = candidate;
+  const keepalives = [peer.spec.persistentKeepalive, input.self?.spec.persistentKeepalive].filter(
+    (k): k is number => typeof k === 'number' && k > 0,
+  );
+  const desired: DesiredPeer = {
+    name: candidate.name,
+    publicKey: peer.spec.publicKey,
+    keepRoamedEndpoint: isConnected,
+    allowedIPs: candidate.prefixes.map(formatPrefix),
+  };
+  const endpoint = chooseEndpoint(input, peer);
+  if (endpoint) desired.endpoint = endpoint;
+  const keepalive = keepalives.length > 0 ? Math.max(...keepalives) : undefined;
+  if (keepalive) desired.persistentKeepalive = keepalive;
+  return desired;
+}
+
+/**
+ * The peer's public endpoint, except when it sits behind the same NAT as this node (same public IP): routers
+ * rarely hairpin, so the peer's LAN address is the only one that works.
+ */
+function chooseEndpoint(input: PlanInput, peer: WireKubePeer): string | undefined {
+  const publicEndpoint = parseEndpoint(peer.spec.endpoint);
+  const internal = parseEndpoint(peer.metadata.annotations?.[ANNOTATIONS.internalEndpoint]);
+  if (internal && publicEndpoint && input.publicIP && publicEndpoint.ip === input.publicIP) {
+    return peer.metadata.annotations?.[ANNOTATIONS.internalEndpoint];
+  }
+  return publicEndpoint ? peer.spec.endpoint : undefined;
+}
+
+/**
+ * Routes into table 22347. Default-deny (DESIGN.md lesson 1): host prefixes always (they are what lets traffic
+ * start a handshake), wider prefixes only once the peer is proven by a fresh handshake, and never a prefix
+ * that covers a protected address (the API server, the relay, this node's own addresses).
+ */
+function planRoutes(
+  input: PlanInput,
+  candidates: Candidate[],
+  connected: ReadonlySet<string>,
+  ownPrefixes: Prefix[],
+): { routes: DesiredRoute[]; withheld: DesiredNode['withheldRoutes'] } {
+  const protectedAddresses = input.protectedAddresses.flatMap((a) => parseAddress(a) ?? []);
+  const source = { 4: ownHostAddress(ownPrefixes, 4), 6: ownHostAddress(ownPrefixes, 6) };
+  const routes: DesiredRoute[] = [];
+  const withheld: DesiredNode['withheldRoutes'] = [];
+  for (const candidate of candidates) {
+    for (const prefix of candidate.prefixes) {
+      const text = formatPrefix(prefix);
+      if (protectedAddresses.some((a) => containsAddress(prefix, a))) {
+        withheld.push({ name: candidate.name, prefix: text, reason: 'covers a protected address' });
+        continue;
+      }
+      if (!isHostPrefix(prefix) && !connected.has(candidate.name)) {
+        withheld.push({ name: candidate.name, prefix: text, reason: 'peer not proven by a handshake yet' });
+        continue;
+      }
+      const route: DesiredRoute = { destination: text, device: input.mesh.interfaceName, table: ROUTE_TABLE };
+      const src = source[prefix.family];
+      if (src) route.source = src;
+      routes.push(route);
+    }
+  }
+  return { routes, withheld };
+}
+
+/** The first own AllowedIP of a family, as an address: the `src` the peer's AllowedIPs filter will accept. */
+function ownHostAddress(ownPrefixes: Prefix[], family: 4 | 6): string | undefined {
+  const first = ownPrefixes.find((p) => p.family === family);
+  if (!first) return undefined;
+  const text = formatPrefix(first);
+  return text.slice(0, text.indexOf('/'));
+}
+
+function planRules(): DesiredRule[] {
+  return ([4, 6] as const).flatMap((family) => [
+    { family, priority: FWMARK_RULE_PRIORITY, table: MAIN_TABLE, fwmark: FWMARK },
+    { family, priority: RULE_PRIORITY, table: ROUTE_TABLE },
+  ]);
+}
+
+/**
+ * Loose reverse-path filtering: replies from a peer arrive on the tunnel for sources the main table routes
+ * elsewhere. No IPsec policy on the tunnel (disable_xfrm/disable_policy), as with any WireGuard device.
+ */
+function planSysctls(iface: string): Record<string, string> {
+  return {
+    [`net.ipv4.conf.${iface}.rp_filter`]: '2',
+    [`net.ipv4.conf.${iface}.disable_xfrm`]: '1',
+    [`net.ipv4.conf.${iface}.disable_policy`]: '1',
+  };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
