@@ -1,0 +1,410 @@
+/**
+ * The agent's connection to one relay: connect, Register, negotiate extensions (auth proof, ping liveness) when
+ * the relay speaks them, keepalive every 25 s, and reconnect with exponential backoff 1 s → 30 s.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { type Logger, pino } from 'pino';
+import { keyToBase64, publicKeyOf } from '../auth/keys.js';
+import { computeProof } from '../auth/proof.js';
+import { FrameDecoder } from '../codec/decoder.js';
+import {
+  Extension,
+  encodeAuthProof,
+  encodeHello,
+  encodePing,
+  encodePong,
+  PING_TOKEN_SIZE,
+  parseAuthChallenge,
+  parseExtensionList,
+} from '../codec/extensions.js';
+import {
+  BODY_OFFSET,
+  encodeData,
+  encodeKeepalive,
+  encodeRegister,
+  FrameType,
+  HEADER_SIZE,
+  KEY_SIZE,
+} from '../codec/frame.js';
+import { RelayArgumentError, RelayConnectionError } from '../errors.js';
+import { realTimers, type TimerHandle, type Timers } from '../timers.js';
+import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import type { DataListener, RelayTransport } from './transport.js';
+
+export type RelayClientState =
+  /** Not started, or waiting for the next attempt. */
+  | 'idle'
+  | 'connecting'
+  /** Connected, registering and negotiating extensions. */
+  | 'handshake'
+  /** Sending and receiving Data. */
+  | 'ready'
+  | 'backoff'
+  | 'closed';
+
+export interface RelayClientOptions {
+  host: string;
+  port: number;
+  /** This node's raw 32-byte WireGuard public key. */
+  publicKey: Uint8Array;
+  /** The matching private key. Enables the auth extension; without it the client never offers auth. */
+  privateKey?: Uint8Array;
+  /** Offer extensions (auth when a private key is given, ping). False speaks only the four core frames. */
+  extensions?: boolean;
+  keepaliveIntervalMs?: number;
+  backoff?: BackoffPolicy;
+  /** How long to wait for Welcome before assuming a core-only relay. Default 3 s. */
+  helloTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  pingIntervalMs?: number;
+  /** Silence after which a ping-enabled connection is considered dead and replaced. Default 15 s. */
+  pingTimeoutMs?: number;
+  /** Send queue bound; sends beyond it are dropped. Default 1 MiB. */
+  maxQueueBytes?: number;
+  timers?: Timers;
+  random?: () => number;
+  logger?: Logger;
+  /** Opens the TCP connection (tests substitute it). */
+  connect?: (host: string, port: number) => Socket;
+}
+
+export interface RelayClientCounters {
+  framesSent: number;
+  bytesSent: number;
+  framesReceived: number;
+  bytesReceived: number;
+  /** Sends refused because the client was not ready or its queue was full. */
+  sendDrops: number;
+  connects: number;
+  disconnects: number;
+}
+
+export type StateListener = (state: RelayClientState, error?: RelayConnectionError) => void;
+
+export class RelayClient implements RelayTransport {
+  readonly address: string;
+  private readonly opts: Required<Omit<RelayClientOptions, 'privateKey' | 'logger'>> & {
+    privateKey: Uint8Array | undefined;
+  };
+  private readonly logger: Logger;
+  private readonly publicKey: Buffer;
+  private readonly dataListeners = new Set<DataListener>();
+  private readonly stateListeners = new Set<StateListener>();
+  private socket: Socket | null = null;
+  private decoder = new FrameDecoder();
+  private currentState: RelayClientState = 'idle';
+  private attempt = 0;
+  private lastReceivedAt = 0;
+  private lastError: string | null = null;
+  private timers: TimerHandle[] = [];
+  private retryTimer: TimerHandle | null = null;
+  private negotiated: Extension[] = [];
+  private isAuthenticated = false;
+  readonly counters: RelayClientCounters = {
+    framesSent: 0,
+    bytesSent: 0,
+    framesReceived: 0,
+    bytesReceived: 0,
+    sendDrops: 0,
+    connects: 0,
+    disconnects: 0,
+  };
+
+  constructor(options: RelayClientOptions) {
+    if (options.publicKey.length !== KEY_SIZE) {
+      throw new RelayArgumentError(`publicKey must be ${KEY_SIZE} bytes`, 'publicKey');
+    }
+    if (options.privateKey !== undefined && !publicKeyOf(options.privateKey).equals(options.publicKey)) {
+      throw new RelayArgumentError('privateKey does not match publicKey', 'privateKey');
+    }
+    this.publicKey = Buffer.from(options.publicKey);
+    this.address = `${options.host}:${options.port}`;
+    this.opts = {
+      host: options.host,
+      port: options.port,
+      publicKey: this.publicKey,
+      privateKey: options.privateKey,
+      extensions: options.extensions ?? true,
+      keepaliveIntervalMs: options.keepaliveIntervalMs ?? 25_000,
+      backoff: options.backoff ?? DEFAULT_BACKOFF,
+      helloTimeoutMs: options.helloTimeoutMs ?? 3_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      pingIntervalMs: options.pingIntervalMs ?? 5_000,
+      pingTimeoutMs: options.pingTimeoutMs ?? 15_000,
+      maxQueueBytes: options.maxQueueBytes ?? 1024 * 1024,
+      timers: options.timers ?? realTimers,
+      random: options.random ?? Math.random,
+      connect: options.connect ?? ((host, port) => netConnect({ host, port, noDelay: true })),
+    };
+    this.logger = (options.logger ?? pino({ level: 'silent' })).child({
+      relay: this.address,
+      peer: keyToBase64(this.publicKey),
+    });
+  }
+
+  get state(): RelayClientState {
+    return this.currentState;
+  }
+
+  get ready(): boolean {
+    return this.currentState === 'ready';
+  }
+
+  /** Extensions agreed with the relay on the current connection. */
+  get extensions(): readonly Extension[] {
+    return this.negotiated;
+  }
+
+  /** Whether the relay accepted this connection's key-ownership proof. */
+  get authenticated(): boolean {
+    return this.isAuthenticated;
+  }
+
+  /** Bytes waiting in the socket's send queue. */
+  get queuedBytes(): number {
+    return this.socket?.writableLength ?? 0;
+  }
+
+  start(): void {
+    if (this.currentState !== 'idle') return;
+    this.connect();
+  }
+
+  /** Closes the connection for good (no reconnect). */
+  close(): void {
+    if (this.currentState === 'closed') return;
+    this.setState('closed');
+    this.clearConnectionTimers();
+    if (this.retryTimer) this.opts.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    const socket = this.socket;
+    this.socket = null;
+    socket?.destroy();
+  }
+
+  onData(listener: DataListener): () => void {
+    this.dataListeners.add(listener);
+    return () => this.dataListeners.delete(listener);
+  }
+
+  onState(listener: StateListener): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  send(destination: Uint8Array, datagram: Uint8Array): boolean {
+    const socket = this.socket;
+    if (this.currentState !== 'ready' || socket === null || socket.writableLength > this.opts.maxQueueBytes) {
+      this.counters.sendDrops++;
+      return false;
+    }
+    const frame = encodeData(destination, datagram);
+    socket.write(frame);
+    this.counters.framesSent++;
+    this.counters.bytesSent += frame.length;
+    return true;
+  }
+
+  // ---- connection lifecycle ----------------------------------------------------------------------------------
+
+  private connect(): void {
+    this.retryTimer = null;
+    this.setState('connecting');
+    this.decoder = new FrameDecoder();
+    this.negotiated = [];
+    this.isAuthenticated = false;
+    this.lastError = null;
+    const socket = this.opts.connect(this.opts.host, this.opts.port);
+    this.socket = socket;
+    this.addTimer(
+      this.opts.timers.setTimeout(() => {
+        this.lastError = 'connect timeout';
+        socket.destroy();
+      }, this.opts.connectTimeoutMs),
+    );
+    socket.on('connect', () => this.onConnect(socket));
+    socket.on('data', (chunk: Buffer) => this.onData_(socket, chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.lastError = error.code ?? error.message;
+    });
+    socket.on('close', () => this.onClose(socket));
+  }
+
+  private onConnect(socket: Socket): void {
+    if (socket !== this.socket) return;
+    this.clearConnectionTimers();
+    socket.setNoDelay(true);
+    // TCP keepalive as a backstop for core-only relays, where there is no ping.
+    socket.setKeepAlive(true, 10_000);
+    this.counters.connects++;
+    this.lastReceivedAt = this.opts.timers.now();
+    socket.write(encodeRegister(this.publicKey));
+    const offer = this.offeredExtensions();
+    if (offer.length === 0) {
+      this.becomeReady();
+      return;
+    }
+    this.setState('handshake');
+    socket.write(encodeHello(offer));
+    this.addTimer(
+      this.opts.timers.setTimeout(() => {
+        if (this.currentState !== 'handshake' || this.negotiated.length > 0) return;
+        this.logger.info({ event: 'hello_timeout' }, 'no Welcome from relay: using the core protocol');
+        this.becomeReady();
+      }, this.opts.helloTimeoutMs),
+    );
+  }
+
+  private offeredExtensions(): Extension[] {
+    if (!this.opts.extensions) return [];
+    const offer: Extension[] = [Extension.Ping];
+    if (this.opts.privateKey) offer.unshift(Extension.Auth);
+    return offer;
+  }
+
+  private becomeReady(): void {
+    this.clearConnectionTimers();
+    this.attempt = 0;
+    this.setState('ready');
+    const timers = this.opts.timers;
+    this.addTimer(
+      timers.setInterval(() => this.socket?.write(encodeKeepalive()), this.opts.keepaliveIntervalMs),
+    );
+    if (this.negotiated.includes(Extension.Ping)) {
+      this.addTimer(timers.setInterval(() => this.checkLiveness(), this.opts.pingIntervalMs));
+    }
+    this.logger.info(
+      { event: 'relay_ready', extensions: this.negotiated, authenticated: this.isAuthenticated },
+      'relay connection ready',
+    );
+  }
+
+  private checkLiveness(): void {
+    const socket = this.socket;
+    if (socket === null) return;
+    if (this.opts.timers.now() - this.lastReceivedAt > this.opts.pingTimeoutMs) {
+      this.lastError = 'liveness timeout';
+      this.logger.warn({ event: 'liveness_timeout' }, 'relay silent: reconnecting');
+      socket.destroy();
+      return;
+    }
+    const token = Buffer.allocUnsafe(PING_TOKEN_SIZE);
+    token.writeDoubleBE(this.opts.timers.now());
+    socket.write(encodePing(token));
+  }
+
+  private onClose(socket: Socket): void {
+    if (socket !== this.socket) return;
+    this.socket = null;
+    this.clearConnectionTimers();
+    if (this.currentState === 'closed') return;
+    this.counters.disconnects++;
+    const delay = backoffDelay(this.attempt, this.opts.backoff, this.opts.random);
+    this.attempt++;
+    const error = new RelayConnectionError(
+      `relay connection lost: ${this.lastError ?? 'closed by peer'}`,
+      'connection',
+      this.address,
+      this.lastError ?? undefined,
+    );
+    this.logger.warn(
+      { event: 'relay_disconnected', reason: this.lastError, retryInMs: Math.round(delay) },
+      'relay lost',
+    );
+    this.setState('backoff', error);
+    this.retryTimer = this.opts.timers.setTimeout(() => this.connect(), delay);
+  }
+
+  // ---- frames from the relay ---------------------------------------------------------------------------------
+
+  private onData_(socket: Socket, chunk: Buffer): void {
+    if (socket !== this.socket) return;
+    this.lastReceivedAt = this.opts.timers.now();
+    try {
+      this.decoder.push(chunk, this.onFrame);
+    } catch (error) {
+      this.lastError = (error as Error).message;
+      this.logger.warn({ event: 'relay_protocol_error', err: this.lastError }, 'bad stream from relay');
+      socket.destroy();
+    }
+  }
+
+  private readonly onFrame = (buf: Buffer, start: number, end: number): void => {
+    const type = buf[start + HEADER_SIZE]!;
+    const body = buf.subarray(start + BODY_OFFSET, end);
+    if (type === FrameType.Data) {
+      if (body.length < KEY_SIZE) return;
+      this.counters.framesReceived++;
+      this.counters.bytesReceived += end - start;
+      const source = body.subarray(0, KEY_SIZE);
+      const datagram = body.subarray(KEY_SIZE);
+      for (const listener of this.dataListeners) listener(source, datagram);
+      return;
+    }
+    this.control(type, body);
+  };
+
+  private control(type: number, body: Buffer): void {
+    const socket = this.socket;
+    if (socket === null) return;
+    switch (type) {
+      case FrameType.Error: {
+        const text = body.toString('utf8');
+        this.lastError = text;
+        this.logger.warn({ event: 'relay_error', text }, 'relay sent Error');
+        if (this.currentState === 'handshake' && this.negotiated.length === 0) {
+          // A core-only relay rejects Hello as an unknown frame: carry on with the core on this connection.
+          this.becomeReady();
+        }
+        return;
+      }
+      case FrameType.Welcome: {
+        if (this.currentState !== 'handshake') return;
+        this.negotiated = parseExtensionList(body);
+        if (!this.negotiated.includes(Extension.Auth)) this.becomeReady();
+        return;
+      }
+      case FrameType.AuthChallenge: {
+        const privateKey = this.opts.privateKey;
+        if (!privateKey || !this.negotiated.includes(Extension.Auth)) return;
+        const challenge = parseAuthChallenge(body);
+        socket.write(
+          encodeAuthProof(
+            computeProof(privateKey, this.publicKey, challenge.ephemeralPublicKey, challenge.nonce),
+          ),
+        );
+        return;
+      }
+      case FrameType.AuthOk:
+        this.isAuthenticated = true;
+        if (this.currentState === 'handshake') this.becomeReady();
+        return;
+      case FrameType.Ping:
+        socket.write(encodePong(body.subarray(0, PING_TOKEN_SIZE)));
+        return;
+      default:
+        // Pong only refreshes lastReceivedAt; unknown types are ignored so relays can add frames.
+        return;
+    }
+  }
+
+  // ---- helpers -----------------------------------------------------------------------------------------------
+
+  private setState(state: RelayClientState, error?: RelayConnectionError): void {
+    if (this.currentState === state) return;
+    this.currentState = state;
+    for (const listener of this.stateListeners) listener(state, error);
+  }
+
+  private addTimer(handle: TimerHandle): void {
+    this.timers.push(handle);
+  }
+
+  private clearConnectionTimers(): void {
+    for (const handle of this.timers) {
+      this.opts.timers.clearTimeout(handle);
+      this.opts.timers.clearInterval(handle);
+    }
+    this.timers = [];
+  }
+}

@@ -1,0 +1,52 @@
+import { type Logger, pino } from 'pino';
+import { ALL_EXTENSIONS, Extension } from '../codec/extensions.js';
+import { RelayArgumentError } from '../errors.js';
+import { realTimers, type Timers } from '../timers.js';
+
+export interface RelayServerOptions {
+  /** Refuse to route for a key until the connection proved it holds the private key. Default false. */
+  requireAuth?: boolean;
+  /** Extensions this relay offers. Default all; [] makes a core-only relay (useful to test fallbacks). */
+  extensions?: readonly Extension[];
+  /** Bytes a destination's send queue may hold before frames to it are dropped. Default 4 MiB. */
+  maxQueueBytes?: number;
+  /** Time from accept until the connection must be registered (and authenticated if required). Default 10 s. */
+  handshakeTimeoutMs?: number;
+  /** A connection without the ping extension that sends nothing this long is closed. Default 75 s (3 keepalives). */
+  idleTimeoutMs?: number;
+  /** Relay → client Ping period on connections that agreed to the ping extension. Default 5 s. */
+  pingIntervalMs?: number;
+  /** Silence after which a ping-enabled connection is declared dead. Default 15 s. */
+  pingTimeoutMs?: number;
+  /** Period of the housekeeping sweep that drives the timeouts above. Default 1 s. */
+  sweepIntervalMs?: number;
+  /** Grace given to a closing connection to flush its final Error frame. Default 2 s. */
+  closeGraceMs?: number;
+  timers?: Timers;
+  logger?: Logger;
+}
+
+export type ResolvedServerOptions = Required<RelayServerOptions>;
+
+export function resolveServerOptions(options: RelayServerOptions): ResolvedServerOptions {
+  const resolved: ResolvedServerOptions = {
+    requireAuth: options.requireAuth ?? false,
+    extensions: options.extensions ?? ALL_EXTENSIONS,
+    maxQueueBytes: options.maxQueueBytes ?? 4 * 1024 * 1024,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+    idleTimeoutMs: options.idleTimeoutMs ?? 75_000,
+    pingIntervalMs: options.pingIntervalMs ?? 5_000,
+    pingTimeoutMs: options.pingTimeoutMs ?? 15_000,
+    sweepIntervalMs: options.sweepIntervalMs ?? 1_000,
+    closeGraceMs: options.closeGraceMs ?? 2_000,
+    timers: options.timers ?? realTimers,
+    logger: options.logger ?? pino({ level: 'silent' }),
+  };
+  if (resolved.requireAuth && !resolved.extensions.includes(Extension.Auth)) {
+    throw new RelayArgumentError('requireAuth needs the auth extension enabled', 'requireAuth');
+  }
+  if (!(resolved.maxQueueBytes > 0)) {
+    throw new RelayArgumentError('maxQueueBytes must be positive', 'maxQueueBytes');
+  }
+  return resolved;
+}

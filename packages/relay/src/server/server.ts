@@ -1,0 +1,135 @@
+/**
+ * The relay server: accepts connections, owns the key → connection routing table, runs the housekeeping sweep.
+ * Per-connection protocol logic and forwarding live in session.ts.
+ */
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { RelayConnectionError } from '../errors.js';
+import type { TimerHandle } from '../timers.js';
+import { type RelayServerOptions, type ResolvedServerOptions, resolveServerOptions } from './options.js';
+import { Session, type SessionHost } from './session.js';
+import { emptyStats, type RelayStats } from './stats.js';
+
+export class RelayServer implements SessionHost {
+  readonly options: ResolvedServerOptions;
+  readonly stats: RelayStats = emptyStats();
+  private readonly routes = new Map<string, Session>();
+  private readonly sessions = new Set<Session>();
+  private server: Server | null = null;
+  private sweepTimer: TimerHandle | null = null;
+  private nextId = 1;
+  private closing = false;
+
+  constructor(options: RelayServerOptions = {}) {
+    this.options = resolveServerOptions(options);
+  }
+
+  /** Open connections. */
+  get connectionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Keys currently routed. */
+  get registeredKeyCount(): number {
+    return this.routes.size;
+  }
+
+  /** Total bytes waiting in all connections' send queues. */
+  get queuedBytes(): number {
+    let total = 0;
+    for (const session of this.sessions) total += session.queuedBytes;
+    return total;
+  }
+
+  /** The largest single connection send queue, in bytes. */
+  get maxQueuedBytes(): number {
+    let max = 0;
+    for (const session of this.sessions) max = Math.max(max, session.queuedBytes);
+    return max;
+  }
+
+  get listening(): boolean {
+    return this.server?.listening ?? false;
+  }
+
+  async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
+    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: NodeJS.ErrnoException) =>
+        reject(new RelayConnectionError(error.message, 'listen', `${host}:${port}`, error.code));
+      server.once('error', onError);
+      server.listen(port, host, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    this.startSweep();
+    const address = server.address() as AddressInfo;
+    this.options.logger.info(
+      { event: 'listening', address: address.address, port: address.port },
+      'relay listening',
+    );
+    return address;
+  }
+
+  /** Serves an already-connected socket (tests, or an embedding program with its own listener). */
+  accept(socket: Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.stats.connectionsAccepted++;
+    const session = new Session(socket, this, this.nextId++);
+    this.sessions.add(session);
+    this.startSweep();
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, tell every client why in an Error frame (so it reconnects, possibly to
+   * another replica), and wait until all sockets are closed or the grace period has passed.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.sweepTimer) this.options.timers.clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    const server = this.server;
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    for (const session of [...this.sessions]) session.close('relay shutting down', 'relay shutting down');
+    await closed;
+    this.options.logger.info({ event: 'closed' }, 'relay closed');
+  }
+
+  /** Runs one housekeeping pass now (tests drive it with a manual clock). */
+  sweep(): void {
+    const now = this.options.timers.now();
+    for (const session of [...this.sessions]) session.sweep(now);
+  }
+
+  lookup(key: string): Session | undefined {
+    return this.routes.get(key);
+  }
+
+  route(key: string, session: Session): void {
+    const previous = this.routes.get(key);
+    this.routes.set(key, session);
+    if (previous !== undefined && previous !== session) {
+      this.stats.replacements++;
+      previous.routeKey = '';
+      previous.close('replaced', 'replaced by a newer connection that proved ownership of this key');
+    }
+  }
+
+  unroute(key: string, session: Session): void {
+    if (this.routes.get(key) === session) this.routes.delete(key);
+  }
+
+  forget(session: Session): void {
+    this.sessions.delete(session);
+  }
+
+  private startSweep(): void {
+    if (this.sweepTimer !== null || this.closing) return;
+    this.sweepTimer = this.options.timers.setInterval(() => this.sweep(), this.options.sweepIntervalMs);
+    this.sweepTimer.unref?.();
+  }
+}
