@@ -1,0 +1,25 @@
+// The lab's public API; the contract is e2e/LAB-API.md.
+export { LabCommandError, LabError, LabSpecError, LabTimeoutError } from './errors.js';
+export type { ExecOptions, NamespaceShell, NamespaceSpawnOptions } from './exec/netns.js';
+export type { LabProcess } from './exec/process.js';
+export type { CommandResult } from './exec/run.js';
+export type { LabHost, WireguardGoOptions } from './host.js';
+export { createLab, type Lab, type LabRouter } from './lab.js';
+export { STUN_ALT_PORT, STUN_PORT } from './stun/coturn.js';
+export { type StunProbeResult, stunProbe } from './stun/probe.js';
+export {
+  CONTROL_PLANE_ADDRESS,
+  INTERNET_PREFIXES,
+  STUN_ADDRESSES,
+  type TopologyPlan,
+} from './topology/plan.js';
+export type { HostSpec, LabOptions, NatKind } from './topology/spec.js';
+export {
+  type WgInterface,
+  type WgKeys,
+  type WgPeer,
+  wgKeys,
+  wgLatestHandshakes,
+  wgSetPeer,
+  wgUp,
+} from './wireguard.js';

@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { LabError, LabSpecError } from './errors.js';
+import { NamespaceShell, type ProcessSink } from './exec/netns.js';
+import type { LabProcess } from './exec/process.js';
+import { run } from './exec/run.js';
+import { createHost, type LabHost } from './host.js';
+import { onExit } from './state/exit-hooks.js';
+import { RunState, runIdFree, STATE_ROOT, sweepStaleRuns } from './state/runs.js';
+import { teardownSync } from './state/teardown.js';
+import { type StunServer, startStun } from './stun/coturn.js';
+import { applyTopology } from './topology/apply.js';
+import { planTopology, type RouterPlan, type TopologyPlan } from './topology/plan.js';
+import { chooseRootLink } from './topology/root-link.js';
+import { type LabOptions, resolveHosts } from './topology/spec.js';
+
+/** A NAT router: its namespace, addresses, and a shell (for `conntrack -F`, `nft list ruleset`, ...). */
+export interface LabRouter extends Omit<RouterPlan, 'netns'> {
+  readonly netns: string;
+  readonly shell: NamespaceShell;
+}
+
+export interface Lab {
+  /** The run's unique prefix; every namespace name starts with it. */
+  readonly id: string;
+  readonly hosts: readonly LabHost[];
+  host(name: string): LabHost;
+  /** The NAT router of a LAN. */
+  router(lan: string): LabRouter;
+  /** `address:3478` of the STUN server's two addresses (empty without `stun: true`). */
+  readonly stunServers: readonly string[];
+  /** Every namespace this run created. */
+  readonly namespaces: readonly string[];
+  /** The data behind the lab: addresses, links, routes, rules. */
+  readonly plan: TopologyPlan;
+  /** Kills only this run's processes and deletes only its namespaces. Safe to call more than once. */
+  destroy(): Promise<void>;
+}
+
+function newRunId(): string {
+  for (;;) {
+    const id = `wk${randomBytes(2).toString('hex')}`;
+    if (runIdFree(id)) return id;
+  }
+}
+
+class LabRun implements Lab, ProcessSink {
+  readonly hosts: LabHost[] = [];
+  stunServers: string[] = [];
+  stun?: StunServer;
+  private readonly processes = new Set<LabProcess>();
+  private readonly routers = new Map<string, LabRouter>();
+  private destroyed?: Promise<void>;
+  private readonly unregister: () => void;
+
+  constructor(
+    readonly id: string,
+    readonly plan: TopologyPlan,
+    readonly state: RunState,
+    readonly dir: string,
+  ) {
+    this.unregister = onExit(() => teardownSync(this.state.resources));
+  }
+
+  get namespaces(): string[] {
+    return this.plan.namespaces.map((ns) => ns.name);
+  }
+
+  started(process: LabProcess): void {
+    this.processes.add(process);
+    this.state.add('pids', [process.pid]);
+    void process.exited.then(() => {
+      this.processes.delete(process);
+      if (!this.destroyed) this.state.removePid(process.pid);
+    });
+  }
+
+  shell(netns: string, wireguardDir?: string): NamespaceShell {
+    return new NamespaceShell(netns, this, wireguardDir);
+  }
+
+  addRouter(plan: RouterPlan): void {
+    this.routers.set(plan.lan, { ...plan, shell: this.shell(plan.netns) });
+  }
+
+  host(name: string): LabHost {
+    const host = this.hosts.find((candidate) => candidate.name === name);
+    if (!host) throw new LabSpecError(`no host ${name} in lab ${this.id}`, 'name');
+    return host;
+  }
+
+  router(lan: string): LabRouter {
+    const router = this.routers.get(lan);
+    if (!router) throw new LabSpecError(`no LAN ${lan} in lab ${this.id}`, 'lan');
+    return router;
+  }
+
+  destroy(): Promise<void> {
+    this.destroyed ??= (async () => {
+      // Graceful first (wireguard-go removes its socket and TUN, etcd closes its WAL), in parallel.
+      await Promise.allSettled([...this.processes].map((process) => process.stop(1500)));
+      teardownSync(this.state.resources);
+      this.state.close();
+      this.unregister();
+    })();
+    return this.destroyed;
+  }
+}
+
+/**
+ * Builds a lab: namespaces, links, NAT routers, hosts, and optionally a STUN server and a control plane.
+ * Removes runs left behind by dead processes first. On any failure it tears down what it built and rethrows.
+ */
+export async function createLab(options: LabOptions = {}): Promise<Lab> {
+  const hosts = resolveHosts(options.hosts ?? []);
+  if (process.getuid?.() !== 0) throw new LabError('the lab needs root (network namespaces, nftables)');
+  sweepStaleRuns();
+  const id = newRunId();
+  const state = new RunState(id);
+  const dir = join(STATE_ROOT, id);
+  state.add('dirs', [dir]);
+  let lab: LabRun | undefined;
+  try {
+    const plan = planTopology({
+      prefix: id,
+      hosts,
+      stun: options.stun ?? false,
+      ...(options.controlPlane ? { controlPlaneLink: chooseRootLink() } : {}),
+    });
+    state.add(
+      'namespaces',
+      plan.namespaces.map((ns) => ns.name),
+    );
+    if (plan.controlPlane) state.add('rootLinks', [plan.controlPlane.rootLink.rootIfname]);
+    lab = new LabRun(id, plan, state, dir);
+    // The mount point for every host's private wireguard directory must exist in the root filesystem.
+    mkdirSync('/run/wireguard', { recursive: true });
+    for (const host of plan.hosts) {
+      const wireguardDir = join(dir, 'hosts', host.name, 'wireguard');
+      mkdirSync(wireguardDir, { recursive: true });
+      lab.hosts.push(createHost(host, lab.shell(host.netns, wireguardDir), wireguardDir));
+    }
+    for (const router of plan.routers) lab.addRouter(router);
+    if (options.controlPlane) throw new LabError('controlPlane: not implemented yet');
+    await applyTopology(plan, run);
+    if (plan.stun) {
+      lab.stun = await startStun(lab.shell(plan.stun.netns), plan.stun.addresses, join(dir, 'stun'));
+      lab.stunServers = lab.stun.servers;
+    }
+    return lab;
+  } catch (error) {
+    if (lab) await lab.destroy();
+    else {
+      teardownSync(state.resources);
+      state.close();
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,69 @@
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { isAlive, sleepSync } from '../exec/pids.js';
+
+/** What a run owns, by name and PID: enough to remove it without any in-memory state. */
+export interface RunResources {
+  namespaces: readonly string[];
+  /** Interfaces this run created in the root namespace. */
+  rootLinks: readonly string[];
+  /** Process group leaders this run started (killed by group). */
+  pids: readonly number[];
+  /** Directories this run created (state, certificates, private /run/wireguard dirs, etcd data). */
+  dirs: readonly string[];
+}
+
+function ip(args: string[], input?: string) {
+  return spawnSync('ip', args, { input, encoding: 'utf8', timeout: 20_000 });
+}
+
+/** Processes whose network namespace is `netns`; everything in a namespace we created is ours. */
+export function namespacePids(netns: string): number[] {
+  const result = ip(['netns', 'pids', netns]);
+  if (result.status !== 0) return [];
+  return result.stdout
+    .split('\n')
+    .map((line) => Number.parseInt(line, 10))
+    .filter((pid) => Number.isInteger(pid) && pid > 0);
+}
+
+function kill(pid: number, signal: NodeJS.Signals, group: boolean) {
+  try {
+    process.kill(group ? -pid : pid, signal);
+  } catch {
+    // Gone already, or not a group leader.
+  }
+}
+
+/**
+ * Removes everything a run owns, synchronously so it also works from an `exit` handler: SIGTERM to our process
+ * groups, a short grace, SIGKILL to anything still alive in our groups or our namespaces, then the namespaces,
+ * root links and directories. Never touches a PID or a namespace it was not given.
+ */
+export function teardownSync(resources: RunResources, graceMs = 1500): void {
+  for (const pid of resources.pids) kill(pid, 'SIGTERM', true);
+  const inside = () => resources.namespaces.flatMap(namespacePids);
+  for (const pid of inside()) kill(pid, 'SIGTERM', false);
+  const deadline = Date.now() + graceMs;
+  const alive = () => [...resources.pids, ...inside()].filter(isAlive);
+  while (alive().length > 0 && Date.now() < deadline) sleepSync(20);
+  for (const pid of resources.pids) kill(pid, 'SIGKILL', true);
+  // A process in a namespace keeps the namespace alive after `ip netns del`, so nothing may survive in it.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const left = inside().filter(isAlive);
+    if (left.length === 0) break;
+    for (const pid of left) kill(pid, 'SIGKILL', false);
+    sleepSync(20);
+  }
+  if (resources.namespaces.length > 0) {
+    ip(['-force', '-batch', '-'], `${resources.namespaces.map((ns) => `netns del ${ns}`).join('\n')}\n`);
+  }
+  for (const link of resources.rootLinks) {
+    // Usually gone with its peer's namespace; deleting it again just fails quietly.
+    ip(['link', 'del', link]);
+  }
+  for (const dir of resources.dirs) {
+    // A bind-mounted /run/wireguard lives only in a dead private mount namespace, so plain removal works.
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

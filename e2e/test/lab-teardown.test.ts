@@ -1,0 +1,120 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { createLab } from '../src/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = join(here, '..', '..');
+
+function namespacesNow(): string[] {
+  return spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+    .filter(Boolean);
+}
+
+/** Running, not a zombie: an orphan's exit is reaped by init whenever init gets to it. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '');
+  } catch {
+    return false;
+  }
+}
+
+interface ChildInfo {
+  id: string;
+  namespaces: string[];
+  pid: number;
+}
+
+/** Starts fixtures/lab-child.ts and resolves once it has printed its lab. */
+function startChild() {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'lab-child.ts')], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const info = new Promise<ChildInfo>((resolve, reject) => {
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('\n')) resolve(JSON.parse(stdout.split('\n')[0] ?? '') as ChildInfo);
+    });
+    child.on('exit', (code) =>
+      reject(new Error(`lab child exited (${code}) before its lab was up: ${stderr}`)),
+    );
+  });
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  return { child, info, exited };
+}
+
+describe('lab teardown', () => {
+  it('destroy kills its processes and deletes its namespaces, and only those', async () => {
+    const other = await createLab({ hosts: [{ name: 'x', nat: 'none' }] });
+    const lab = await createLab({ hosts: [{ name: 'a', nat: 'cone' }], stun: true });
+    try {
+      const sleeper = lab.host('a').spawn(['sleep', '600']);
+      const wg = await lab.host('a').wireguardGo('wg0');
+      expect(namespacesNow()).toEqual(expect.arrayContaining([...lab.namespaces]));
+      await lab.destroy();
+      expect(namespacesNow().filter((ns) => ns.startsWith(`${lab.id}-`))).toEqual([]);
+      expect(alive(sleeper.pid) || alive(wg.pid)).toBe(false);
+      // The other run is untouched.
+      expect(namespacesNow()).toEqual(expect.arrayContaining([...other.namespaces]));
+      expect((await other.host('x').exec(['true'])).code).toBe(0);
+      await lab.destroy(); // idempotent
+    } finally {
+      await lab.destroy();
+      await other.destroy();
+    }
+    expect(namespacesNow().filter((ns) => ns.startsWith(`${other.id}-`))).toEqual([]);
+  });
+
+  it('a failed createLab leaves nothing behind', async () => {
+    const before = namespacesNow();
+    await expect(createLab({ hosts: [{ name: 'Bad Name', nat: 'none' }] })).rejects.toThrow(
+      /hosts\[0\]\.name/,
+    );
+    await expect(
+      createLab({
+        hosts: [
+          { name: 'a', nat: 'cone', lan: 'l' },
+          { name: 'b', nat: 'symmetric', lan: 'l' },
+        ],
+      }),
+    ).rejects.toThrow(/hosts\[1\]\.nat/);
+    expect(namespacesNow()).toEqual(before);
+  });
+
+  it('SIGTERM to the owning process tears its lab down', async () => {
+    const { child, info, exited } = startChild();
+    const lab = await info;
+    expect(namespacesNow()).toEqual(expect.arrayContaining([...lab.namespaces]));
+    child.kill('SIGTERM');
+    await exited;
+    expect(namespacesNow().filter((ns) => ns.startsWith(`${lab.id}-`))).toEqual([]);
+    expect(alive(lab.pid)).toBe(false);
+  });
+
+  it('a run whose owner died by SIGKILL is swept by the next createLab', async () => {
+    const { child, info, exited } = startChild();
+    const stale = await info;
+    child.kill('SIGKILL');
+    await exited;
+    expect(namespacesNow()).toEqual(expect.arrayContaining(stale.namespaces));
+    const lab = await createLab({ hosts: [] });
+    try {
+      expect(namespacesNow().filter((ns) => ns.startsWith(`${stale.id}-`))).toEqual([]);
+      expect(alive(stale.pid)).toBe(false);
+    } finally {
+      await lab.destroy();
+    }
+  });
+});
