@@ -150,6 +150,24 @@ const cases: Case[] = [
     },
   },
   {
+    name: "a symmetric-NAT peer's published endpoint never overrides a roamed one, even before a handshake",
+    input: {
+      peers: [
+        {
+          ...peer('sym', { publicKey: KEYS.a, endpoint: '198.51.100.7:51820', allowedIPs: ['10.0.0.2/32'] }),
+          status: { natType: 'symmetric' },
+        },
+        peer('cone', { publicKey: KEYS.b, endpoint: '198.51.100.8:51820', allowedIPs: ['10.0.0.3/32'] }),
+      ],
+    },
+    expect: (out) => {
+      expect(out.device.peers.map((p) => [p.name, p.endpoint, p.keepRoamedEndpoint])).toEqual([
+        ['node-cone', '198.51.100.8:51820', false],
+        ['node-sym', '198.51.100.7:51820', true],
+      ]);
+    },
+  },
+  {
     name: 'a handshake older than 180 s does not count',
     input: {
       peers: [peer('a', { publicKey: KEYS.a, allowedIPs: ['10.0.0.2/32', '172.20.0.0/16'] })],

@@ -151,7 +151,9 @@ function desiredPeer(input: PlanInput, candidate: Candidate, isConnected: boolea
   const desired: DesiredPeer = {
     name: candidate.name,
     publicKey: peer.spec.publicKey,
-    keepRoamedEndpoint: isConnected,
+    // A symmetric-NAT peer's published port is a guess (its listen port, seed); the real one is only learned
+    // when it reaches us, so WireGuard's roamed endpoint always wins for it (DESIGN.md lesson 5).
+    keepRoamedEndpoint: isConnected || peer.status?.natType === 'symmetric',
     allowedIPs: candidate.prefixes.map(formatPrefix),
   };
   const endpoint = chooseEndpoint(input, peer);

@@ -35,8 +35,9 @@ export interface DesiredPeer {
   publicKey: string;
   endpoint?: string;
   /**
-   * True when WireGuard's current endpoint must be left alone if it differs: the peer is connected, so any
-   * other endpoint it uses was learned by roaming (DESIGN.md lesson 5).
+   * True when WireGuard's current endpoint must be left alone if it differs: the peer is connected (any other
+   * endpoint it uses was learned by roaming), or it is behind a symmetric NAT (DESIGN.md lesson 5). WireGuard
+   * still gets `endpoint` when it has none for the peer.
    */
   keepRoamedEndpoint: boolean;
   allowedIPs: string[];
