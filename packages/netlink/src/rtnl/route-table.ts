@@ -1,0 +1,93 @@
+import type { Logger } from 'pino';
+import { canonicalCidr, formatIp, parseIp } from '../net/ip.js';
+import type { RouteInfo, RouteSpec, Routes } from './routes.js';
+
+export interface RoutePlan {
+  /** Routes to create or overwrite (`ip route replace`). */
+  replace: RouteSpec[];
+  /** Routes in the table that nothing desires. */
+  remove: RouteInfo[];
+}
+
+const canonicalIp = (text: string | undefined) =>
+  text === undefined ? undefined : formatIp(parseIp(text).bytes);
+
+/** Destination + metric: what the kernel uses to tell two routes of one table apart. */
+function routeKey(dst: string, metric: number | undefined): string {
+  return `${canonicalCidr(dst)} metric ${metric ?? 0}`;
+}
+
+function matches(desired: RouteSpec, actual: RouteInfo): boolean {
+  const scope = desired.scope ?? (desired.gateway ? 'universe' : 'link');
+  return (
+    (desired.dev === undefined || desired.dev === actual.dev) &&
+    canonicalIp(desired.src) === actual.src &&
+    canonicalIp(desired.gateway) === actual.gateway &&
+    scope === actual.scope &&
+    (desired.protocol ?? 4) === actual.protocol &&
+    actual.type === 'unicast'
+  );
+}
+
+/** Pure: what to change so that the table holds exactly `desired`. */
+export function planRoutes(desired: readonly RouteSpec[], actual: readonly RouteInfo[]): RoutePlan {
+  const actualByKey = new Map(actual.map((route) => [routeKey(route.dst, route.metric), route]));
+  const wanted = new Set<string>();
+  const replace: RouteSpec[] = [];
+  for (const route of desired) {
+    const key = routeKey(route.dst, route.metric);
+    wanted.add(key);
+    const current = actualByKey.get(key);
+    if (!current || !matches(route, current)) replace.push(route);
+  }
+  const remove = actual.filter((route) => !wanted.has(routeKey(route.dst, route.metric)));
+  return { replace, remove };
+}
+
+export interface TableReconcileResult {
+  replaced: RouteSpec[];
+  removed: RouteInfo[];
+}
+
+/**
+ * One routing table WireKube owns (22347): `set(desired)` re-adds what others deleted, fixes what they changed
+ * and removes what is no longer desired. Every route in the table is ours; no other table is touched.
+ */
+export class RouteTable {
+  constructor(
+    private readonly routes: Routes,
+    readonly table: number,
+    private readonly logger?: Logger,
+  ) {}
+
+  list(): Promise<RouteInfo[]> {
+    return this.routes.list(this.table);
+  }
+
+  async set(desired: readonly RouteSpec[]): Promise<TableReconcileResult> {
+    const foreign = desired.find((route) => route.table !== this.table);
+    if (foreign)
+      throw new RangeError(`route ${foreign.dst} is for table ${foreign.table}, not ${this.table}`);
+    const plan = planRoutes(desired, await this.list());
+    for (const route of plan.remove) {
+      await this.routes.delete(route);
+      this.logger?.info({ event: 'route.removed', table: this.table, dst: route.dst, dev: route.dev });
+    }
+    for (const route of plan.replace) {
+      await this.routes.replace(route);
+      this.logger?.info({
+        event: 'route.replaced',
+        table: this.table,
+        dst: route.dst,
+        dev: route.dev,
+        src: route.src,
+      });
+    }
+    return { replaced: plan.replace, removed: plan.remove };
+  }
+
+  /** Empties the table (`ip route flush table N`), for cleanup. */
+  async flush(): Promise<RouteInfo[]> {
+    return (await this.set([])).removed;
+  }
+}

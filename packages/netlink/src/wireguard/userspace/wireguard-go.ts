@@ -1,0 +1,70 @@
+import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ProcessError } from '../../errors.js';
+import type { UapiTransport } from './socket.js';
+
+/** Starts the userspace implementation for an interface; resolves once its UAPI socket answers. */
+export interface UserspaceLauncher {
+  start(iface: string): Promise<{ pid: number | undefined }>;
+}
+
+export interface WireGuardGoOptions {
+  /** Default `wireguard-go`. */
+  command?: string;
+  /** Where the daemon's output goes (appended); default discarded. */
+  logPath?: string;
+  /** How long to wait for the socket; default 5000 ms. */
+  readyTimeoutMs?: number;
+  env?: Record<string, string>;
+}
+
+/**
+ * Starts `wireguard-go -f <iface>` detached from this process, so that an agent restart leaves the tunnel up
+ * (the next agent adopts it through its socket). Foreground mode because the daemonizing default exits
+ * before the socket exists, which leaves nothing to wait on.
+ */
+export function wireguardGoLauncher(
+  transport: UapiTransport,
+  options: WireGuardGoOptions = {},
+): UserspaceLauncher {
+  const command = options.command ?? 'wireguard-go';
+  const readyTimeoutMs = options.readyTimeoutMs ?? 5000;
+  return {
+    async start(iface) {
+      const output = options.logPath ? openSync(options.logPath, 'a') : 'ignore';
+      const child = spawn(command, ['-f', iface], {
+        detached: true,
+        stdio: ['ignore', output, output],
+        env: { ...process.env, WG_PROCESS_FOREGROUND: '1', ...options.env },
+      });
+      let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+      let spawnError: Error | undefined;
+      child.on('exit', (code, signal) => {
+        exited = { code, signal };
+      });
+      child.on('error', (error) => {
+        spawnError = error;
+      });
+      child.unref();
+      const deadline = Date.now() + readyTimeoutMs;
+      while (Date.now() < deadline) {
+        if (spawnError || exited) break;
+        if (await transport.alive(iface)) return { pid: child.pid };
+        await sleep(20);
+      }
+      if (!exited && !spawnError) child.kill('SIGTERM');
+      const reason = spawnError
+        ? spawnError.message
+        : exited
+          ? `exited (code ${exited.code}, signal ${exited.signal})`
+          : `socket ${transport.socketPath(iface)} not ready after ${readyTimeoutMs} ms`;
+      throw new ProcessError(`${command} for ${iface}: ${reason}`, {
+        operation: 'wireguard-go.start',
+        iface,
+        code: (spawnError as NodeJS.ErrnoException | undefined)?.code,
+        detail: { command, logPath: options.logPath },
+      });
+    },
+  };
+}
