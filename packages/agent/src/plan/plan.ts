@@ -12,12 +12,12 @@ import {
   containsAddress,
   formatPrefix,
   isHostPrefix,
-  overlaps,
   type Prefix,
   parseAddress,
   parsePrefix,
 } from './cidr.js';
 import { isWireGuardKey, parseEndpoint } from './peer-check.js';
+import { PrefixSet } from './prefix-set.js';
 import type { DesiredNode, DesiredPeer, DesiredRoute, DesiredRule, PlanInput, SkippedPeer } from './types.js';
 
 /** WireGuard drops a session this long after its handshake (REJECT_AFTER_TIME): older means not proven. */
@@ -85,10 +85,8 @@ function selectCandidates(
   passive: string[],
 ): Candidate[] {
   const keyOwner = new Map<string, string>();
-  const claimed: Array<{ prefix: Prefix; owner: string }> = ownPrefixes.map((prefix) => ({
-    prefix,
-    owner: selfName,
-  }));
+  const claimed = new PrefixSet<string>();
+  for (const prefix of ownPrefixes) claimed.add(prefix, selfName);
   const out: Candidate[] = [];
   const sorted = [...input.peers].sort((a, b) => compare(a.metadata.name ?? '', b.metadata.name ?? ''));
   for (const peer of sorted) {
@@ -126,7 +124,7 @@ function selectCandidates(
         problems.push(`${text} is not a CIDR`);
         continue;
       }
-      const clash = claimed.find((c) => overlaps(c.prefix, prefix));
+      const clash = claimed.findOverlap(prefix);
       if (clash) {
         problems.push(`${text} overlaps ${formatPrefix(clash.prefix)} of ${clash.owner}`);
         continue;
@@ -137,7 +135,7 @@ function selectCandidates(
       skipped.push({ name, reason: `allowedIPs rejected: ${problems.join('; ')}` });
       continue;
     }
-    for (const prefix of prefixes) claimed.push({ prefix, owner: name });
+    for (const prefix of prefixes) claimed.add(prefix, name);
     out.push({ peer, name, prefixes });
   }
   return out;

@@ -1,0 +1,125 @@
+import { parseArgs } from 'node:util';
+import { ENDPOINT_DISCOVERY_METHODS, type EndpointDiscoveryMethod, KEY_DIR } from '@wirekube/crd-types';
+
+export type BackendChoice = 'auto' | 'kernel' | 'userspace';
+
+export interface AgentOptions {
+  command: 'run' | 'cleanup';
+  nodeName: string;
+  kubeconfig?: string;
+  keyDir: string;
+  meshName: string;
+  metricsAddress: string;
+  metricsPort: number;
+  procRoot: string;
+  backend: BackendChoice;
+  wireguardGo: string;
+  endpointMethods: EndpointDiscoveryMethod[];
+  initAllowedIPs: boolean;
+  logLevel: string;
+  interfaceName?: string;
+  reconcileIntervalMs: number;
+}
+
+/** A bad flag or environment value, named, so the pod's log says exactly what to fix. */
+export class OptionsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OptionsError';
+  }
+}
+
+export const USAGE = `wirekube-agent [run|cleanup] [options]
+
+  run (default)            join this node to the mesh and keep it in sync
+  cleanup                  remove WireKube's interface, routes, rules, iptables rules and keys from this node
+
+options (flag, or environment variable):
+  --node-name NAME         NODE_NAME                  this node's name (required for run)
+  --kubeconfig PATH        KUBECONFIG                 default: in-cluster service account
+  --key-dir DIR            WIREKUBE_KEY_DIR           default: ${KEY_DIR}
+  --mesh NAME              WIREKUBE_MESH              default: default
+  --metrics-address ADDR   WIREKUBE_METRICS_ADDRESS   default: 0.0.0.0
+  --metrics-port PORT      WIREKUBE_METRICS_PORT      default: 9543 (0: no HTTP server)
+  --proc-root DIR          WIREKUBE_PROC_ROOT         where the host's /proc is mounted; default: /proc
+  --backend KIND           WIREKUBE_BACKEND           auto | kernel | userspace; default: auto
+  --wireguard-go PATH      WIREKUBE_WIREGUARD_GO      userspace implementation; default: wireguard-go
+  --endpoint-methods LIST  WIREKUBE_ENDPOINT_METHODS  precedence; default: ${ENDPOINT_DISCOVERY_METHODS.join(',')}
+  --no-init-allowed-ips    WIREKUBE_INIT_ALLOWED_IPS=false   do not seed allowedIPs with the node's InternalIP/32
+  --interface NAME         WIREKUBE_INTERFACE         cleanup only: interface to delete; default: wire_kube
+  --log-level LEVEL        LOG_LEVEL                  default: info
+`;
+
+export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): AgentOptions {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      'node-name': { type: 'string' },
+      kubeconfig: { type: 'string' },
+      'key-dir': { type: 'string' },
+      mesh: { type: 'string' },
+      'metrics-address': { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'proc-root': { type: 'string' },
+      backend: { type: 'string' },
+      'wireguard-go': { type: 'string' },
+      'endpoint-methods': { type: 'string' },
+      'no-init-allowed-ips': { type: 'boolean' },
+      interface: { type: 'string' },
+      'log-level': { type: 'string' },
+      'reconcile-interval-ms': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) throw new OptionsError(USAGE);
+  const command = positionals[0] ?? 'run';
+  if (command !== 'run' && command !== 'cleanup')
+    throw new OptionsError(`unknown command "${command}"\n\n${USAGE}`);
+  const nodeName = values['node-name'] ?? env['NODE_NAME'] ?? '';
+  if (command === 'run' && !nodeName) throw new OptionsError('--node-name (or NODE_NAME) is required');
+  const backend = (values.backend ?? env['WIREKUBE_BACKEND'] ?? 'auto') as BackendChoice;
+  if (!['auto', 'kernel', 'userspace'].includes(backend)) {
+    throw new OptionsError(`--backend must be auto, kernel or userspace, got "${backend}"`);
+  }
+  const methodsText =
+    values['endpoint-methods'] ?? env['WIREKUBE_ENDPOINT_METHODS'] ?? ENDPOINT_DISCOVERY_METHODS.join(',');
+  const endpointMethods = methodsText
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean);
+  for (const m of endpointMethods) {
+    if (!(ENDPOINT_DISCOVERY_METHODS as readonly string[]).includes(m)) {
+      throw new OptionsError(
+        `--endpoint-methods: unknown method "${m}" (known: ${ENDPOINT_DISCOVERY_METHODS.join(', ')})`,
+      );
+    }
+  }
+  const port = Number(values['metrics-port'] ?? env['WIREKUBE_METRICS_PORT'] ?? 9543);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new OptionsError(`--metrics-port must be 0..65535, got "${port}"`);
+  const interval = Number(values['reconcile-interval-ms'] ?? env['WIREKUBE_RECONCILE_INTERVAL_MS'] ?? 5000);
+  if (!Number.isFinite(interval) || interval < 100)
+    throw new OptionsError('--reconcile-interval-ms must be at least 100');
+  const options: AgentOptions = {
+    command,
+    nodeName,
+    keyDir: values['key-dir'] ?? env['WIREKUBE_KEY_DIR'] ?? KEY_DIR,
+    meshName: values.mesh ?? env['WIREKUBE_MESH'] ?? 'default',
+    metricsAddress: values['metrics-address'] ?? env['WIREKUBE_METRICS_ADDRESS'] ?? '0.0.0.0',
+    metricsPort: port,
+    procRoot: values['proc-root'] ?? env['WIREKUBE_PROC_ROOT'] ?? '/proc',
+    backend,
+    wireguardGo: values['wireguard-go'] ?? env['WIREKUBE_WIREGUARD_GO'] ?? 'wireguard-go',
+    endpointMethods: endpointMethods as EndpointDiscoveryMethod[],
+    initAllowedIPs: !(values['no-init-allowed-ips'] || env['WIREKUBE_INIT_ALLOWED_IPS'] === 'false'),
+    logLevel: values['log-level'] ?? env['LOG_LEVEL'] ?? 'info',
+    reconcileIntervalMs: interval,
+  };
+  const kubeconfig = values.kubeconfig ?? env['KUBECONFIG'];
+  if (kubeconfig) options.kubeconfig = kubeconfig;
+  const iface = values.interface ?? env['WIREKUBE_INTERFACE'];
+  if (iface) options.interfaceName = iface;
+  return options;
+}
