@@ -1,4 +1,11 @@
 // The lab's public API; the contract is e2e/LAB-API.md.
+
+export type {
+  ControlPlane,
+  CreateNodeOptions,
+  KubectlOptions,
+  ServiceAccountOptions,
+} from './controlplane/index.js';
 export { LabCommandError, LabError, LabSpecError, LabTimeoutError } from './errors.js';
 export type { ExecOptions, NamespaceShell, NamespaceSpawnOptions } from './exec/netns.js';
 export type { LabProcess } from './exec/process.js';

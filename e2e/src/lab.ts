@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ControlPlane, startControlPlane } from './controlplane/index.js';
+import { createPki } from './controlplane/pki.js';
 import { LabError, LabSpecError } from './errors.js';
 import { NamespaceShell, type ProcessSink } from './exec/netns.js';
 import type { LabProcess } from './exec/process.js';
@@ -10,7 +13,7 @@ import { onExit } from './state/exit-hooks.js';
 import { RunState, runIdFree, STATE_ROOT, sweepStaleRuns } from './state/runs.js';
 import { teardownSync } from './state/teardown.js';
 import { type StunServer, startStun } from './stun/coturn.js';
-import { applyTopology } from './topology/apply.js';
+import { configureTopology, createTopology } from './topology/apply.js';
 import { planTopology, type RouterPlan, type TopologyPlan } from './topology/plan.js';
 import { chooseRootLink } from './topology/root-link.js';
 import { type LabOptions, resolveHosts } from './topology/spec.js';
@@ -30,6 +33,8 @@ export interface Lab {
   router(lan: string): LabRouter;
   /** `address:3478` of the STUN server's two addresses (empty without `stun: true`). */
   readonly stunServers: readonly string[];
+  /** etcd + kube-apiserver, with `controlPlane: true`. */
+  readonly controlPlane?: ControlPlane;
   /** Every namespace this run created. */
   readonly namespaces: readonly string[];
   /** The data behind the lab: addresses, links, routes, rules. */
@@ -37,6 +42,15 @@ export interface Lab {
   /** Kills only this run's processes and deletes only its namespaces. Safe to call more than once. */
   destroy(): Promise<void>;
 }
+
+const DEFAULT_CRD_DIR = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'charts',
+  'wirekube',
+  'crds',
+);
 
 function newRunId(): string {
   for (;;) {
@@ -49,6 +63,7 @@ class LabRun implements Lab, ProcessSink {
   readonly hosts: LabHost[] = [];
   stunServers: string[] = [];
   stun?: StunServer;
+  controlPlane?: ControlPlane;
   private readonly processes = new Set<LabProcess>();
   private readonly routers = new Map<string, LabRouter>();
   private destroyed?: Promise<void>;
@@ -142,11 +157,37 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
       lab.hosts.push(createHost(host, lab.shell(host.netns, wireguardDir), wireguardDir));
     }
     for (const router of plan.routers) lab.addRouter(router);
-    if (options.controlPlane) throw new LabError('controlPlane: not implemented yet');
-    await applyTopology(plan, run);
-    if (plan.stun) {
-      lab.stun = await startStun(lab.shell(plan.stun.netns), plan.stun.addresses, join(dir, 'stun'));
-      lab.stunServers = lab.stun.servers;
+    const cpPlan = plan.controlPlane;
+    // Certificates do not need the network: make them while namespaces are created.
+    const pki = cpPlan
+      ? createPki({ dir: join(dir, 'pki'), serverIPs: [cpPlan.internetAddress, cpPlan.rootLink.nsAddress] })
+      : undefined;
+    await createTopology(plan, run);
+    const network = configureTopology(plan, run);
+    // The API server is the slow part: start it as soon as its namespace exists, in parallel with the rest.
+    const controlPlane =
+      cpPlan && pki
+        ? startControlPlane({
+            plan: cpPlan,
+            shell: lab.shell(cpPlan.netns),
+            dir: join(dir, 'controlplane'),
+            crdDir: options.crdDir ?? DEFAULT_CRD_DIR,
+            pki,
+            network,
+          })
+        : Promise.resolve(undefined);
+    const stunPlan = plan.stun;
+    const stun = stunPlan
+      ? network.then(() => startStun(lab!.shell(stunPlan.netns), stunPlan.addresses, join(dir, 'stun')))
+      : Promise.resolve(undefined);
+    const settled = await Promise.allSettled([network, controlPlane, stun, pki]);
+    const failure = settled.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+    const [, cpResult, stunResult] = settled;
+    if (cpResult?.status === 'fulfilled' && cpResult.value) lab.controlPlane = cpResult.value;
+    if (stunResult?.status === 'fulfilled' && stunResult.value) {
+      lab.stun = stunResult.value;
+      lab.stunServers = stunResult.value.servers;
     }
     return lab;
   } catch (error) {

@@ -42,9 +42,13 @@ export function configurationBatches(plan: TopologyPlan): Map<string | null, str
   return batches;
 }
 
-/** Creates the planned topology. On failure the caller tears down by namespace name, so partial work is fine. */
-export async function applyTopology(plan: TopologyPlan, run: Runner): Promise<void> {
+/** Creates every namespace and veth pair (one `ip -batch` in the root namespace). */
+export async function createTopology(plan: TopologyPlan, run: Runner): Promise<void> {
   await run(['ip', '-batch', '-'], { input: `${creationBatch(plan).join('\n')}\n` });
+}
+
+/** Addresses, bridges, routes, forwarding and NAT rules: one `ip -batch` per namespace, all in parallel. */
+export async function configureTopology(plan: TopologyPlan, run: Runner): Promise<void> {
   const jobs: Promise<unknown>[] = [];
   for (const [netns, lines] of configurationBatches(plan)) {
     const argv = netns === null ? ['ip', '-batch', '-'] : ['ip', '-n', netns, '-batch', '-'];
@@ -61,4 +65,10 @@ export async function applyTopology(plan: TopologyPlan, run: Runner): Promise<vo
   const results = await Promise.allSettled(jobs);
   const failed = results.find((result) => result.status === 'rejected');
   if (failed) throw failed.reason;
+}
+
+/** Creates the planned topology. On failure the caller tears down by namespace name, so partial work is fine. */
+export async function applyTopology(plan: TopologyPlan, run: Runner): Promise<void> {
+  await createTopology(plan, run);
+  await configureTopology(plan, run);
 }

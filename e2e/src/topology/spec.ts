@@ -17,6 +17,8 @@ export interface LabOptions {
   stun?: boolean;
   /** etcd + kube-apiserver in their own namespace on the lab internet. */
   controlPlane?: boolean;
+  /** CRD manifests to install into the control plane; default charts/wirekube/crds. */
+  crdDir?: string;
 }
 
 /** A host with its LAN resolved: every NATed host gets a LAN (its own unless it names a shared one). */
