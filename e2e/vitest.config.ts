@@ -5,6 +5,7 @@ export default defineProject({
   test: {
     name: 'e2e',
     include: ['test/**/*.test.ts'],
+    globalSetup: ['./test/global-setup.ts'],
     fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 180_000,

@@ -14,6 +14,7 @@ export type { LabHost, WireguardGoOptions } from './host.js';
 export { createLab, type Lab, type LabRouter } from './lab.js';
 export { STUN_ALT_PORT, STUN_PORT } from './stun/coturn.js';
 export { type StunProbeResult, stunProbe } from './stun/probe.js';
+export { FULL_TOPOLOGY, type TopologyTiming, timeTopology } from './timing.js';
 export {
   CONTROL_PLANE_ADDRESS,
   INTERNET_PREFIXES,

@@ -113,8 +113,12 @@ class LabRun implements Lab, ProcessSink {
 
   destroy(): Promise<void> {
     this.destroyed ??= (async () => {
-      // Graceful first (wireguard-go removes its socket and TUN, etcd closes its WAL), in parallel.
-      await Promise.allSettled([...this.processes].map((process) => process.stop(1500)));
+      // Graceful first (wireguard-go removes its socket and TUN), in parallel. The control plane's state dies
+      // with the run, and a graceful kube-apiserver shutdown alone takes a second: kill it outright.
+      const disposable = new Set([this.controlPlane?.apiserver, this.controlPlane?.etcd]);
+      await Promise.allSettled(
+        [...this.processes].map((process) => process.stop(disposable.has(process) ? 0 : 1500)),
+      );
       teardownSync(this.state.resources);
       this.state.close();
       this.unregister();

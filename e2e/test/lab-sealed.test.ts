@@ -34,6 +34,7 @@ describe('lab sealing', () => {
         { name: 'sym', nat: 'symmetric' },
       ],
       stun: true,
+      controlPlane: true,
     });
   });
 
@@ -53,12 +54,15 @@ describe('lab sealing', () => {
   });
 
   it('no lab namespace routes to the machine, the metadata service or any outside address', () => {
-    const controlLink = lab.plan.controlPlane?.rootLink.rootAddress;
-    const machine = rootAddresses('-4').filter((address) => address !== controlLink);
-    expect(machine.length).toBeGreaterThan(0);
+    const controlPlane = lab.plan.controlPlane!;
+    const machine = rootAddresses('-4');
+    expect(machine).toContain(controlPlane.rootLink.rootAddress);
+    expect(machine.length).toBeGreaterThan(1);
     const targets = [...machine, ...OUTSIDE_V4, ...rootAddresses('-6'), ...OUTSIDE_V6];
     for (const netns of lab.namespaces) {
       for (const target of targets) {
+        // The control plane answers the root namespace over its own link, and only there.
+        if (netns === controlPlane.netns && target === controlPlane.rootLink.rootAddress) continue;
         const lookup = spawnSync('ip', ['-n', netns, 'route', 'get', target], { encoding: 'utf8' });
         expect(lookup.status, `${netns} → ${target}: ${lookup.stdout}`).not.toBe(0);
         expect(lookup.stderr).toMatch(/unreachable/i);
@@ -71,11 +75,21 @@ describe('lab sealing', () => {
     const linked = root
       .split('\n')
       .filter((line) => lab.namespaces.some((ns) => line.includes(`link-netns ${ns}`)));
-    const allowed = lab.plan.controlPlane ? [lab.plan.controlPlane.rootLink.rootIfname] : [];
+    const allowed = [lab.plan.controlPlane!.rootLink.rootIfname];
     expect(linked.map((line) => line.split(':')[1]?.trim().split('@')[0])).toEqual(allowed);
   });
 
-  it('only NAT routers forward', async () => {
+  it('the root namespace reaches the API server over its link, lab hosts over the lab internet', async () => {
+    const cp = lab.controlPlane!;
+    const fromRoot = await cp.kubectl(['get', '--raw', '/readyz']);
+    expect(fromRoot.stdout.trim()).toBe('ok');
+    const fromHost = await lab
+      .host('sym')
+      .exec(['kubectl', `--kubeconfig=${cp.hostKubeconfigPath}`, 'get', '--raw', '/readyz']);
+    expect(fromHost.stdout.trim()).toBe('ok');
+  });
+
+  it('only NAT routers forward (the control plane namespace does not)', async () => {
     for (const ns of lab.plan.namespaces) {
       const value = spawnSync('ip', ['netns', 'exec', ns.name, 'cat', '/proc/sys/net/ipv4/ip_forward'], {
         encoding: 'utf8',

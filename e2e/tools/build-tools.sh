@@ -61,17 +61,27 @@ etcd() {
   rm -rf "$work"
 }
 
+# helm has its own recipe suffix, so changing how it is built does not rebuild kube-apiserver.
+helm_recipe=r3
+
 helm() {
   local v=$HELM_VERSION
-  if have helm "$v"; then return; fi
+  if [ -x "$cache/helm-$v-$helm_recipe/bin/helm" ]; then return; fi
   log "building helm $v"
   local work; work=$(mktemp -d)
   printf 'module wirekube.local/labtools\n\ngo 1.24.0\n\nrequire helm.sh/helm/v3 %s\n' "$v" > "$work/go.mod"
   printf '//go:build tools\n\npackage tools\n\nimport _ "helm.sh/helm/v3/cmd/helm"\n' > "$work/tools.go"
   (cd "$work" && go mod tidy)
-  local out="$cache/helm-$v-$recipe"
+  local out="$cache/helm-$v-$helm_recipe"
   mkdir -p "$out.tmp/bin"
-  (cd "$work" && go build -trimpath -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$v" -o "$out.tmp/bin/helm" helm.sh/helm/v3/cmd/helm)
+  # Helm's default Kubernetes version (for kubeVersion checks in `helm template`) is stamped at build time from
+  # the client-go it links; unstamped it claims v1.20 and rejects charts that require a current cluster.
+  local clientgo major=1 minor
+  clientgo=$(cd "$work" && go list -m -f '{{.Version}}' k8s.io/client-go)
+  minor=$(printf '%s' "$clientgo" | cut -d. -f2)
+  local stamp="-X helm.sh/helm/v3/internal/version.version=$v"
+  stamp+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$major -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor"
+  (cd "$work" && go build -trimpath -ldflags="-s -w $stamp" -o "$out.tmp/bin/helm" helm.sh/helm/v3/cmd/helm)
   rm -rf "$out" && mv "$out.tmp" "$out"
   rm -rf "$work"
 }
@@ -84,5 +94,5 @@ mkdir -p "$cache/bin"
 ln -sf "$cache/kube-apiserver-$KUBERNETES_VERSION-$recipe/bin/kube-apiserver" "$cache/bin/kube-apiserver"
 ln -sf "$cache/kube-apiserver-$KUBERNETES_VERSION-$recipe/bin/kubectl" "$cache/bin/kubectl"
 ln -sf "$cache/etcd-$ETCD_VERSION-$recipe/bin/etcd" "$cache/bin/etcd"
-ln -sf "$cache/helm-$HELM_VERSION-$recipe/bin/helm" "$cache/bin/helm"
+ln -sf "$cache/helm-$HELM_VERSION-$helm_recipe/bin/helm" "$cache/bin/helm"
 log "tools ready in $cache/bin"

@@ -12,7 +12,7 @@ export interface LabProcess {
   readonly done: boolean;
   /** Captured stdout and stderr so far, interleaved in arrival order. */
   output(): string;
-  /** SIGTERM to its process group, SIGKILL after `graceMs`; resolves once it has exited. */
+  /** SIGTERM to its process group, SIGKILL after `graceMs` (at once when 0); resolves once it has exited. */
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -64,6 +64,11 @@ class TrackedProcess implements LabProcess {
 
   async stop(graceMs = 2000): Promise<void> {
     if (this.done) return;
+    if (graceMs <= 0) {
+      signalGroup(this.pid, 'SIGKILL');
+      await this.exited;
+      return;
+    }
     signalGroup(this.pid, 'SIGTERM');
     const killed = await Promise.race([this.exited.then(() => true), sleep(graceMs).then(() => false)]);
     if (!killed) {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { isAlive, sleepSync } from '../exec/pids.js';
 
 /** What a run owns, by name and PID: enough to remove it without any in-memory state. */
@@ -17,14 +17,31 @@ function ip(args: string[], input?: string) {
   return spawnSync('ip', args, { input, encoding: 'utf8', timeout: 20_000 });
 }
 
-/** Processes whose network namespace is `netns`; everything in a namespace we created is ours. */
-export function namespacePids(netns: string): number[] {
-  const result = ip(['netns', 'pids', netns]);
-  if (result.status !== 0) return [];
-  return result.stdout
-    .split('\n')
-    .map((line) => Number.parseInt(line, 10))
-    .filter((pid) => Number.isInteger(pid) && pid > 0);
+/**
+ * Processes whose network namespace is one of `namespaces`; everything in a namespace we created is ours.
+ * One scan of /proc for all of them (what `ip netns pids` does once per namespace).
+ */
+export function namespacePids(namespaces: readonly string[]): number[] {
+  const inodes = new Set<string>();
+  for (const netns of namespaces) {
+    try {
+      inodes.add(`net:[${statSync(`/run/netns/${netns}`).ino}]`);
+    } catch {
+      // Not created (yet), or already deleted.
+    }
+  }
+  if (inodes.size === 0) return [];
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      if (inodes.has(readlinkSync(`/proc/${pid}/ns/net`))) pids.push(pid);
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return pids;
 }
 
 function kill(pid: number, signal: NodeJS.Signals, group: boolean) {
@@ -42,7 +59,7 @@ function kill(pid: number, signal: NodeJS.Signals, group: boolean) {
  */
 export function teardownSync(resources: RunResources, graceMs = 1500): void {
   for (const pid of resources.pids) kill(pid, 'SIGTERM', true);
-  const inside = () => resources.namespaces.flatMap(namespacePids);
+  const inside = () => namespacePids(resources.namespaces);
   for (const pid of inside()) kill(pid, 'SIGTERM', false);
   const deadline = Date.now() + graceMs;
   const alive = () => [...resources.pids, ...inside()].filter(isAlive);
