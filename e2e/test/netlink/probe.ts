@@ -15,7 +15,7 @@ import {
   type SysctlSetting,
   Sysctls,
   type TaggedRule,
-} from '../../../packages/netlink/src/index.js';
+} from '@wirekube/netlink';
 
 const [command = '', argument = '{}'] = process.argv.slice(2);
 const input = JSON.parse(argument) as Record<string, unknown>;
