@@ -30,14 +30,13 @@ const cases: Case[] = [
       expect(out.rules).toEqual([
         { family: 4, priority: 199, table: 254, fwmark: 0x574b },
         { family: 4, priority: 200, table: 22347 },
-        { family: 6, priority: 199, table: 254, fwmark: 0x574b },
-        { family: 6, priority: 200, table: 22347 },
       ]);
-      expect(out.sysctls).toEqual({
-        'net.ipv4.conf.wire_kube.rp_filter': '2',
-        'net.ipv4.conf.wire_kube.disable_xfrm': '1',
-        'net.ipv4.conf.wire_kube.disable_policy': '1',
-      });
+      expect(out.sysctls).toEqual([
+        { key: ['net', 'ipv4', 'conf', 'wire_kube', 'disable_xfrm'], value: 1 },
+        { key: ['net', 'ipv4', 'conf', 'wire_kube', 'disable_policy'], value: 1 },
+        { key: ['net', 'ipv4', 'conf', 'wire_kube', 'rp_filter'], value: 2 },
+        { key: ['net', 'ipv4', 'conf', 'wire_kube', 'accept_local'], value: 1 },
+      ]);
       expect(out.routes).toEqual([]);
     },
   },
@@ -254,6 +253,12 @@ const cases: Case[] = [
       expect(out.routes).toEqual([
         { destination: '2001:db8::2/128', device: 'wire_kube', table: 22347, source: '2001:db8::1' },
       ]);
+      expect(out.rules.map((r) => [r.family, r.priority])).toEqual([
+        [4, 199],
+        [4, 200],
+        [6, 199],
+        [6, 200],
+      ]);
       expect(out.device.peers[0]!.endpoint).toBeUndefined();
     },
   },
@@ -278,11 +283,7 @@ const cases: Case[] = [
     input: { mesh: { ...input().mesh, interfaceName: 'wk0', listenPort: 4500, mtu: 1380 } },
     expect: (out) => {
       expect(out.device).toMatchObject({ name: 'wk0', listenPort: 4500, mtu: 1380 });
-      expect(Object.keys(out.sysctls)).toEqual([
-        'net.ipv4.conf.wk0.rp_filter',
-        'net.ipv4.conf.wk0.disable_xfrm',
-        'net.ipv4.conf.wk0.disable_policy',
-      ]);
+      expect(out.sysctls.map((s) => s.key[3])).toEqual(['wk0', 'wk0', 'wk0', 'wk0']);
     },
   },
 ];

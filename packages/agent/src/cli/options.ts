@@ -1,6 +1,19 @@
 import { parseArgs } from 'node:util';
 import { ENDPOINT_DISCOVERY_METHODS, type EndpointDiscoveryMethod, KEY_DIR } from '@wirekube/crd-types';
 
+/**
+ * Default precedence (issue 6): an operator's explicit annotation first, then a global IPv6 (no NAT to cross),
+ * then what the internet reports (STUN), cloud metadata, a UPnP mapping, and the node's own address last.
+ */
+export const DEFAULT_ENDPOINT_PRECEDENCE: readonly EndpointDiscoveryMethod[] = [
+  'annotation',
+  'ipv6',
+  'stun',
+  'aws-imds',
+  'upnp',
+  'internal',
+];
+
 export type BackendChoice = 'auto' | 'kernel' | 'userspace';
 
 export interface AgentOptions {
@@ -44,7 +57,7 @@ options (flag, or environment variable):
   --proc-root DIR          WIREKUBE_PROC_ROOT         where the host's /proc is mounted; default: /proc
   --backend KIND           WIREKUBE_BACKEND           auto | kernel | userspace; default: auto
   --wireguard-go PATH      WIREKUBE_WIREGUARD_GO      userspace implementation; default: wireguard-go
-  --endpoint-methods LIST  WIREKUBE_ENDPOINT_METHODS  precedence; default: ${ENDPOINT_DISCOVERY_METHODS.join(',')}
+  --endpoint-methods LIST  WIREKUBE_ENDPOINT_METHODS  precedence; default: ${DEFAULT_ENDPOINT_PRECEDENCE.join(',')}
   --no-init-allowed-ips    WIREKUBE_INIT_ALLOWED_IPS=false   do not seed allowedIPs with the node's InternalIP/32
   --interface NAME         WIREKUBE_INTERFACE         cleanup only: interface to delete; default: wire_kube
   --log-level LEVEL        LOG_LEVEL                  default: info
@@ -84,7 +97,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     throw new OptionsError(`--backend must be auto, kernel or userspace, got "${backend}"`);
   }
   const methodsText =
-    values['endpoint-methods'] ?? env['WIREKUBE_ENDPOINT_METHODS'] ?? ENDPOINT_DISCOVERY_METHODS.join(',');
+    values['endpoint-methods'] ?? env['WIREKUBE_ENDPOINT_METHODS'] ?? DEFAULT_ENDPOINT_PRECEDENCE.join(',');
   const endpointMethods = methodsText
     .split(',')
     .map((m) => m.trim())

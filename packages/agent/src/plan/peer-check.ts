@@ -1,10 +1,9 @@
 import { HOST_PORT_PATTERN } from '@wirekube/crd-types';
+import { isWireGuardKey } from '@wirekube/netlink';
 
-/** A WireGuard key: base64 of exactly 32 bytes (44 characters, one `=`). */
-export function isWireGuardKey(key: unknown): key is string {
-  if (typeof key !== 'string' || !/^[A-Za-z0-9+/]{43}=$/.test(key)) return false;
-  const bytes = Buffer.from(key, 'base64');
-  return bytes.length === 32 && bytes.toString('base64') === key;
+/** A WireGuard key (base64 of exactly 32 bytes), whatever the object handed us. */
+export function isKey(key: unknown): key is string {
+  return typeof key === 'string' && isWireGuardKey(key);
 }
 
 const HOST_PORT = new RegExp(HOST_PORT_PATTERN);

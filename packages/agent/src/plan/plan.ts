@@ -8,6 +8,7 @@ import {
   RULE_PRIORITY,
   type WireKubePeer,
 } from '@wirekube/crd-types';
+import { meshSysctls, type SysctlSetting } from '@wirekube/netlink';
 import {
   containsAddress,
   formatPrefix,
@@ -16,7 +17,7 @@ import {
   parseAddress,
   parsePrefix,
 } from './cidr.js';
-import { isWireGuardKey, parseEndpoint } from './peer-check.js';
+import { isKey, parseEndpoint } from './peer-check.js';
 import { PrefixSet } from './prefix-set.js';
 import type { DesiredNode, DesiredPeer, DesiredRoute, DesiredRule, PlanInput, SkippedPeer } from './types.js';
 
@@ -64,7 +65,7 @@ export function plan(input: PlanInput): DesiredNode {
       peers,
     },
     routes,
-    rules: planRules(),
+    rules: planRules(routes),
     sysctls: planSysctls(input.mesh.interfaceName),
     skipped,
     passive,
@@ -94,7 +95,7 @@ function selectCandidates(
     if (name === selfName || !name) continue;
     if (peer.metadata.deletionTimestamp) continue;
     const key = peer.spec?.publicKey;
-    if (!isWireGuardKey(key)) {
+    if (!isKey(key)) {
       skipped.push({
         name,
         reason: `publicKey is not a base64 WireGuard key (${JSON.stringify(key ?? null)})`,
@@ -217,23 +218,22 @@ function ownHostAddress(ownPrefixes: Prefix[], family: 4 | 6): string | undefine
   return text.slice(0, text.indexOf('/'));
 }
 
-function planRules(): DesiredRule[] {
-  return ([4, 6] as const).flatMap((family) => [
+/** IPv4 rules always; IPv6 rules only when something is routed over IPv6 (IPv6 may be disabled on the node). */
+function planRules(routes: readonly DesiredRoute[]): DesiredRule[] {
+  const families: Array<4 | 6> = routes.some((r) => r.destination.includes(':')) ? [4, 6] : [4];
+  return families.flatMap((family) => [
     { family, priority: FWMARK_RULE_PRIORITY, table: MAIN_TABLE, fwmark: FWMARK },
     { family, priority: RULE_PRIORITY, table: ROUTE_TABLE },
   ]);
 }
 
 /**
- * Loose reverse-path filtering: replies from a peer arrive on the tunnel for sources the main table routes
- * elsewhere. No IPsec policy on the tunnel (disable_xfrm/disable_policy), as with any WireGuard device.
+ * Loose reverse-path filtering (replies from a peer arrive on the tunnel for sources the main table routes
+ * elsewhere), no IPsec policy on the tunnel, accept_local for the relay proxy on loopback. Forwarding is left
+ * to the node (Kubernetes nodes already forward); gateways turn it on themselves.
  */
-function planSysctls(iface: string): Record<string, string> {
-  return {
-    [`net.ipv4.conf.${iface}.rp_filter`]: '2',
-    [`net.ipv4.conf.${iface}.disable_xfrm`]: '1',
-    [`net.ipv4.conf.${iface}.disable_policy`]: '1',
-  };
+function planSysctls(iface: string): SysctlSetting[] {
+  return meshSysctls({ iface, ipForward: false });
 }
 
 function compare(a: string, b: string): number {

@@ -1,4 +1,5 @@
 import type { ResolvedMeshSpec, WireKubePeer } from '@wirekube/crd-types';
+import type { SysctlSetting } from '@wirekube/netlink';
 
 /** What WireGuard reports for one peer (read through @wirekube/netlink). */
 export interface ObservedPeer {
@@ -75,8 +76,8 @@ export interface DesiredNode {
   };
   routes: DesiredRoute[];
   rules: DesiredRule[];
-  /** Sysctl key (dotted, as in /proc/sys) → value. */
-  sysctls: Record<string, string>;
+  /** Sysctls, keyed by path segments (interface names may contain dots). */
+  sysctls: SysctlSetting[];
   /** Peers left out, with the reason: each becomes an Event and a log line. */
   skipped: SkippedPeer[];
   /** Peers with empty allowedIPs: no routes and no WireGuard config (seed). */

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import pino, { type Logger } from 'pino';
+import { cleanupNode } from './cleanup/cleanup.js';
+import { OptionsError, parseOptions } from './cli/options.js';
+import { Agent } from './daemon/agent.js';
+import { NetlinkDataplane } from './dataplane/netlink.js';
+import { endpointSources } from './endpoint/sources/index.js';
+import { createHttpServer } from './http/server.js';
+import { fileKeySource } from './keys/store.js';
+import { KubeAgentApi } from './kube/api.js';
+import { AgentMetrics } from './metrics/metrics.js';
+import { queryStunServers } from './stun/binding.js';
+
+/** The API server's addresses: never to be routed into the tunnel the agent needs the API server to build. */
+async function apiServerAddresses(kc: KubeConfig, log: Logger): Promise<string[]> {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) return [];
+  const host = new URL(server).hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host)) return [host];
+  try {
+    return (await lookup(host, { all: true })).map((a) => a.address);
+  } catch (error) {
+    log.warn({ host, err: (error as Error).message }, 'cannot resolve the API server host');
+    return [];
+  }
+}
+
+async function main(): Promise<number> {
+  let options: ReturnType<typeof parseOptions>;
+  try {
+    options = parseOptions(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof OptionsError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${(error as Error).message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const log = pino({
+    level: options.logLevel,
+    base: { component: 'wirekube-agent', node: options.nodeName },
+  });
+
+  if (options.command === 'cleanup') {
+    await cleanupNode({
+      interfaceName: options.interfaceName ?? 'wire_kube',
+      keyDir: options.keyDir,
+      backend: options.backend,
+      logger: log,
+    });
+    return 0;
+  }
+
+  const kc = new KubeConfig();
+  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+  else kc.loadFromCluster();
+  const metrics = new AgentMetrics();
+  const dataplane = await NetlinkDataplane.open({
+    backend: options.backend,
+    procRoot: options.procRoot,
+    wireguardGo: options.wireguardGo,
+    logger: log,
+  });
+  const agent = new Agent(
+    {
+      nodeName: options.nodeName,
+      meshName: options.meshName,
+      reconcileIntervalMs: options.reconcileIntervalMs,
+      initAllowedIPs: options.initAllowedIPs,
+      protectedAddresses: await apiServerAddresses(kc, log),
+    },
+    {
+      kube: new KubeAgentApi(kc, { name: 'wirekube-agent', host: options.nodeName }),
+      dataplane,
+      stun: queryStunServers,
+      endpointSources: endpointSources(options.endpointMethods),
+      keys: fileKeySource(options.keyDir),
+      log,
+      metrics,
+    },
+  );
+  const http = options.metricsPort > 0 ? createHttpServer(metrics.registry, agent) : undefined;
+  if (http) {
+    await http.listen({ host: options.metricsAddress, port: options.metricsPort });
+    log.info(
+      { address: options.metricsAddress, port: options.metricsPort },
+      'serving /metrics, /healthz, /readyz',
+    );
+  }
+
+  const stopped = new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down; the data plane stays up');
+      await agent.stop();
+      await http?.close();
+      await dataplane.close();
+      resolve(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+  });
+  await agent.start();
+  return stopped;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `${JSON.stringify({ level: 60, msg: 'fatal', err: (error as Error)?.stack ?? String(error) })}\n`,
+    );
+    process.exit(1);
+  },
+);
