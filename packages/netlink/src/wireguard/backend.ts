@@ -19,7 +19,8 @@ export interface WireGuardDeviceIO {
   read(iface: string): Promise<DeviceState>;
   write(iface: string, update: DeviceUpdate): Promise<void>;
   exists(iface: string): Promise<boolean>;
-  create(iface: string): Promise<void>;
+  /** Creates the interface; `pid` is the userspace daemon's, when one was started. */
+  create(iface: string): Promise<{ pid?: number }>;
   delete(iface: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -33,8 +34,11 @@ export interface WireGuardBackend {
   applyDevice(iface: string, desired: DesiredDevice, options?: ApplyOptions): Promise<ApplyResult>;
   /** One raw, validated set operation (for callers that know exactly what to send). */
   setDevice(iface: string, update: DeviceUpdate): Promise<void>;
-  /** Creates the interface (kernel link, or a wireguard-go process) unless it exists. */
-  ensureInterface(iface: string): Promise<{ created: boolean }>;
+  /**
+   * Creates the interface (kernel link, or a detached wireguard-go process that outlives this one) unless it
+   * exists; an existing one is adopted as it is.
+   */
+  ensureInterface(iface: string): Promise<{ created: boolean; pid?: number }>;
   /** Deletes the interface; false when there was none. */
   deleteInterface(iface: string): Promise<boolean>;
   interfaceExists(iface: string): Promise<boolean>;
@@ -87,11 +91,14 @@ export class WireGuard implements WireGuardBackend {
     await this.io.write(iface, update);
   }
 
-  async ensureInterface(iface: string): Promise<{ created: boolean }> {
-    if (await this.io.exists(iface)) return { created: false };
-    await this.io.create(iface);
-    this.logger?.info({ event: 'wireguard.interface.created', iface, backend: this.kind });
-    return { created: true };
+  async ensureInterface(iface: string): Promise<{ created: boolean; pid?: number }> {
+    if (await this.io.exists(iface)) {
+      this.logger?.info({ event: 'wireguard.interface.adopted', iface, backend: this.kind });
+      return { created: false };
+    }
+    const { pid } = await this.io.create(iface);
+    this.logger?.info({ event: 'wireguard.interface.created', iface, backend: this.kind, pid });
+    return pid === undefined ? { created: true } : { created: true, pid };
   }
 
   async deleteInterface(iface: string): Promise<boolean> {

@@ -54,8 +54,9 @@ export class KernelDeviceIO implements WireGuardDeviceIO {
     return link !== undefined;
   }
 
-  async create(iface: string): Promise<void> {
+  async create(iface: string): Promise<{ pid?: number }> {
     await this.links.create(iface, 'wireguard');
+    return {};
   }
 
   async delete(iface: string): Promise<void> {

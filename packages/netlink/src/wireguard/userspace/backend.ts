@@ -47,8 +47,9 @@ export class UserspaceDeviceIO implements WireGuardDeviceIO {
     return this.transport.alive(iface);
   }
 
-  async create(iface: string): Promise<void> {
-    await this.launcher.start(iface);
+  async create(iface: string): Promise<{ pid?: number }> {
+    const { pid } = await this.launcher.start(iface);
+    return pid === undefined ? {} : { pid };
   }
 
   /** Deleting the TUN makes the daemon exit and remove its socket; wait for that. */
