@@ -10,6 +10,13 @@ export interface RelayServerOptions {
   extensions?: readonly Extension[];
   /** Bytes a destination's send queue may hold before frames to it are dropped. Default 4 MiB. */
   maxQueueBytes?: number;
+  /** A sender is paused (TCP backpressure) while a destination it wrote to has more than this queued.
+   * Default 512 KiB. */
+  pauseThresholdBytes?: number;
+  /** Longest such pause. Default 50 ms. */
+  maxPauseMs?: number;
+  /** After a pause timed out, senders stop pausing for that destination this long. Default 1 s. */
+  slowPenaltyMs?: number;
   /** Time from accept until the connection must be registered (and authenticated if required). Default 10 s. */
   handshakeTimeoutMs?: number;
   /** A connection without the ping extension that sends nothing this long is closed. Default 75 s (3 keepalives). */
@@ -33,6 +40,9 @@ export function resolveServerOptions(options: RelayServerOptions): ResolvedServe
     requireAuth: options.requireAuth ?? false,
     extensions: options.extensions ?? ALL_EXTENSIONS,
     maxQueueBytes: options.maxQueueBytes ?? 4 * 1024 * 1024,
+    pauseThresholdBytes: options.pauseThresholdBytes ?? 512 * 1024,
+    maxPauseMs: options.maxPauseMs ?? 50,
+    slowPenaltyMs: options.slowPenaltyMs ?? 1_000,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     idleTimeoutMs: options.idleTimeoutMs ?? 75_000,
     pingIntervalMs: options.pingIntervalMs ?? 5_000,

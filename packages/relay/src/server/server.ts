@@ -13,6 +13,7 @@ export class RelayServer implements SessionHost {
   readonly options: ResolvedServerOptions;
   readonly stats: RelayStats = emptyStats();
   private readonly routes = new Map<string, Session>();
+  routesVersion = 0;
   private readonly sessions = new Set<Session>();
   private server: Server | null = null;
   private sweepTimer: TimerHandle | null = null;
@@ -112,6 +113,7 @@ export class RelayServer implements SessionHost {
   route(key: string, session: Session): void {
     const previous = this.routes.get(key);
     this.routes.set(key, session);
+    this.routesVersion++;
     if (previous !== undefined && previous !== session) {
       this.stats.replacements++;
       previous.routeKey = '';
@@ -120,7 +122,10 @@ export class RelayServer implements SessionHost {
   }
 
   unroute(key: string, session: Session): void {
-    if (this.routes.get(key) === session) this.routes.delete(key);
+    if (this.routes.get(key) === session) {
+      this.routes.delete(key);
+      this.routesVersion++;
+    }
   }
 
   forget(session: Session): void {

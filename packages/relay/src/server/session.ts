@@ -47,6 +47,8 @@ export type SessionState =
 export interface SessionHost {
   readonly options: ResolvedServerOptions;
   readonly stats: RelayStats;
+  /** Bumped on every routing change, so sessions can cache a lookup safely. */
+  readonly routesVersion: number;
   lookup(key: string): Session | undefined;
   /** Routes `key` to `session`, closing a previous holder. */
   route(key: string, session: Session): void;
@@ -83,6 +85,14 @@ export class Session {
   private runEnd = 0;
   private runFrames = 0;
   private touched: Session[] = [];
+  private cachedDest: Session | null = null;
+  /** Backpressure: the destination this sender waits for, and the senders waiting for this one. */
+  private pausedOn: Session | null = null;
+  private pauseTimer: TimerHandle | null = null;
+  readonly waiters = new Set<Session>();
+  slowUntil = 0;
+  private readonly cachedKey = Buffer.alloc(KEY_SIZE);
+  private cachedVersion = -1;
   private readFrames = 0;
   private readBytes = 0;
 
@@ -99,6 +109,7 @@ export class Session {
       this.log().debug({ event: 'connection_error', errno: error.code, err: error.message }, 'socket error');
     });
     socket.on('close', () => this.finish());
+    socket.on('drain', () => this.releaseWaiters());
   }
 
   get remote(): string {
@@ -151,6 +162,9 @@ export class Session {
     if (this.routeKey) this.host.unroute(this.routeKey, this);
     this.host.forget(this);
     this.challenge = null;
+    this.cachedDest = null;
+    this.resumeReading();
+    this.releaseWaiters();
     this.outPieces.length = 0;
     this.outBytes = 0;
   }
@@ -199,7 +213,25 @@ export class Session {
       return;
     }
     const keyStart = start + BODY_OFFSET;
-    const dest = this.host.lookup(buf.toString('latin1', keyStart, keyStart + KEY_SIZE));
+    const keyEnd = keyStart + KEY_SIZE;
+    let dest: Session | undefined;
+    // Consecutive frames mostly go to the same peer: a 32-byte compare is cheaper than a string and a Map lookup.
+    const cached = this.cachedDest;
+    if (
+      cached !== null &&
+      cached.state === 'active' &&
+      this.cachedVersion === this.host.routesVersion &&
+      buf.compare(this.cachedKey, 0, KEY_SIZE, keyStart, keyEnd) === 0
+    ) {
+      dest = cached;
+    } else {
+      dest = this.host.lookup(buf.toString('latin1', keyStart, keyEnd));
+      if (dest !== undefined) {
+        buf.copy(this.cachedKey, 0, keyStart, keyEnd);
+        this.cachedDest = dest;
+        this.cachedVersion = this.host.routesVersion;
+      }
+    }
     if (dest === undefined) {
       stats.drops.no_route++;
       this.reportNoRoute(buf.subarray(keyStart, keyStart + KEY_SIZE));
@@ -210,7 +242,7 @@ export class Session {
       return;
     }
     // Rewrite destination → source in place: the frame leaves exactly as it came, minus 32 bytes of key.
-    this.key!.copy(buf, keyStart);
+    buf.set(this.key!, keyStart);
     if (this.runDest === dest && this.runBuf === buf && this.runEnd === start) {
       this.runEnd = end;
       this.runFrames++;
@@ -247,7 +279,12 @@ export class Session {
   /** One write per destination for everything this read carried to it. */
   private flushTouched(): void {
     const touched = this.touched;
-    for (let i = 0; i < touched.length; i++) touched[i]!.writeGathered();
+    const threshold = this.host.options.pauseThresholdBytes;
+    for (let i = 0; i < touched.length; i++) {
+      const dest = touched[i]!;
+      dest.writeGathered();
+      if (dest.socket.writableLength > threshold) this.pauseFor(dest);
+    }
     touched.length = 0;
     const stats = this.host.stats;
     stats.framesForwarded += this.readFrames;
@@ -269,6 +306,41 @@ export class Session {
     }
     pieces.length = 0;
     this.outBytes = 0;
+  }
+
+  /**
+   * Backpressure: stop reading from this sender until `dest` drains, so bulk flows slow down end to end instead
+   * of being dropped. Bounded: a pause ends after maxPauseMs at the latest, and a destination that needed that
+   * timeout is marked slow for slowPenaltyMs, during which nobody pauses for it (frames to it are dropped at the
+   * queue bound instead). A slow reader therefore cannot hold other traffic of its senders for long.
+   */
+  private pauseFor(dest: Session): void {
+    if (this.pausedOn !== null || this.state === 'closed') return;
+    const timers = this.host.options.timers;
+    if (timers.now() < dest.slowUntil) return;
+    this.pausedOn = dest;
+    dest.waiters.add(this);
+    this.socket.pause();
+    this.pauseTimer = timers.setTimeout(() => {
+      this.pauseTimer = null;
+      dest.slowUntil = timers.now() + this.host.options.slowPenaltyMs;
+      this.resumeReading();
+    }, this.host.options.maxPauseMs);
+  }
+
+  private resumeReading(): void {
+    const dest = this.pausedOn;
+    if (dest === null) return;
+    this.pausedOn = null;
+    dest.waiters.delete(this);
+    if (this.pauseTimer !== null) this.host.options.timers.clearTimeout(this.pauseTimer);
+    this.pauseTimer = null;
+    if (this.state !== 'closed') this.socket.resume();
+  }
+
+  private releaseWaiters(): void {
+    if (this.waiters.size === 0) return;
+    for (const waiter of [...this.waiters]) waiter.resumeReading();
   }
 
   private reportNoRoute(key: Buffer): void {

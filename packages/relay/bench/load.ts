@@ -1,0 +1,117 @@
+// Load generation and measurement for the benchmark: senders and receivers of 1400-byte datagrams in Data frames,
+// against either the relay (register, then send) or the pass-through baseline (bytes only).
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { generateRawKeyPair } from '../src/auth/keys.js';
+import { encodeData, encodeRegister } from '../src/codec/frame.js';
+
+export const DATAGRAM_SIZE = 1400;
+export const FRAME_SIZE = 5 + 32 + DATAGRAM_SIZE;
+
+export type Target = { kind: 'relay' | 'baseline'; port: number };
+export type WriteMode = 'batched' | 'per-frame';
+
+export interface Pair {
+  sender: Socket;
+  receiver: Socket;
+  receiverKey: Buffer;
+}
+
+async function open(port: number): Promise<Socket> {
+  const socket = connect({ port, host: '127.0.0.1', noDelay: true });
+  await once(socket, 'connect');
+  socket.on('error', () => undefined);
+  return socket;
+}
+
+export async function openPairs(target: Target, count: number): Promise<Pair[]> {
+  const pairs: Pair[] = [];
+  for (let i = 0; i < count; i++) {
+    // Receiver first: the baseline pairs connections in accept order.
+    const receiver = await open(target.port);
+    const sender = await open(target.port);
+    const receiverKey = generateRawKeyPair().publicKey;
+    if (target.kind === 'relay') {
+      receiver.write(encodeRegister(receiverKey));
+      sender.write(encodeRegister(generateRawKeyPair().publicKey));
+    }
+    pairs.push({ sender, receiver, receiverKey });
+  }
+  if (target.kind === 'relay') await new Promise((resolve) => setTimeout(resolve, 100));
+  return pairs;
+}
+
+export function closePairs(pairs: Pair[]): void {
+  for (const pair of pairs) {
+    pair.sender.destroy();
+    pair.receiver.destroy();
+  }
+}
+
+/** Sends as fast as TCP allows for `seconds` after `warmup` seconds; returns bytes received in the window. */
+export async function measureThroughput(
+  pairs: Pair[],
+  mode: WriteMode,
+  seconds: number,
+  warmup: number,
+): Promise<{ bytes: number; seconds: number }> {
+  let counting = false;
+  let received = 0;
+  let running = true;
+  for (const pair of pairs) {
+    pair.receiver.on('data', (chunk: Buffer) => {
+      if (counting) received += chunk.length;
+    });
+  }
+  const senders = pairs.map((pair) => pump(pair, mode, () => running));
+  await new Promise((resolve) => setTimeout(resolve, warmup * 1000));
+  counting = true;
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  counting = false;
+  const elapsed = (performance.now() - start) / 1000;
+  running = false;
+  await Promise.all(senders);
+  for (const pair of pairs) pair.receiver.removeAllListeners('data');
+  return { bytes: received, seconds: elapsed };
+}
+
+async function pump(pair: Pair, mode: WriteMode, running: () => boolean): Promise<void> {
+  const frame = encodeData(pair.receiverKey, Buffer.alloc(DATAGRAM_SIZE, 0x5a));
+  const batch = Buffer.concat(Array.from({ length: 32 }, () => frame));
+  const socket = pair.sender;
+  while (running() && !socket.destroyed) {
+    let ok = true;
+    if (mode === 'batched') {
+      ok = socket.write(batch);
+    } else {
+      // Fresh buffer per write, as a client framing each datagram would produce.
+      for (let i = 0; i < 32 && ok; i++) ok = socket.write(encodeData(pair.receiverKey, frame.subarray(37)));
+    }
+    if (!ok) await once(socket, 'drain');
+    else await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** One frame every `intervalMs`, timestamped; returns per-frame one-way latencies in microseconds. */
+export async function measureLatency(pair: Pair, frames: number, intervalMs: number): Promise<number[]> {
+  const latencies: number[] = [];
+  let carry = Buffer.alloc(0);
+  pair.receiver.on('data', (chunk: Buffer) => {
+    const now = performance.now();
+    carry = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    while (carry.length >= FRAME_SIZE) {
+      latencies.push((now - carry.readDoubleBE(37)) * 1000);
+      carry = carry.subarray(FRAME_SIZE);
+    }
+  });
+  const payload = Buffer.alloc(DATAGRAM_SIZE);
+  for (let i = 0; i < frames; i++) {
+    payload.writeDoubleBE(performance.now(), 0);
+    pair.sender.write(encodeData(pair.receiverKey, payload));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  pair.receiver.removeAllListeners('data');
+  return latencies;
+}

@@ -1,0 +1,342 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { computeProof } from '../src/auth/proof.js';
+import {
+  Extension,
+  encodeAuthProof,
+  encodeHello,
+  encodePing,
+  parseAuthChallenge,
+  parseExtensionList,
+} from '../src/codec/extensions.js';
+import {
+  encodeData,
+  encodeFrame,
+  encodeKeepalive,
+  encodeRegister,
+  type Frame,
+  FrameType,
+} from '../src/codec/frame.js';
+import { ManualTimers } from './helpers/manual-timers.js';
+import { eventually, RawPeer } from './helpers/raw-peer.js';
+import { keyPair, startRelay, type TestRelay } from './helpers/relay.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function relay(options: Parameters<typeof startRelay>[0] = {}): Promise<TestRelay> {
+  const r = await startRelay(options);
+  cleanups.push(() => r.close());
+  return r;
+}
+
+async function peer(r: TestRelay): Promise<RawPeer> {
+  const p = await RawPeer.connect(r.port);
+  cleanups.push(() => p.destroy());
+  return p;
+}
+
+const errors = (frames: Frame[]) =>
+  frames.filter((f) => f.type === FrameType.Error).map((f) => f.body.toString());
+const datas = (frames: Frame[]) => frames.filter((f) => f.type === FrameType.Data);
+
+/** Registers a raw peer with the auth extension and completes the proof with `privateKey`. */
+async function authenticate(p: RawPeer, publicKey: Buffer, privateKey: Buffer, extra: number[] = []) {
+  p.write(encodeRegister(publicKey), encodeHello([Extension.Auth, ...extra]));
+  const frames = await p.until((f) => f.some((x) => x.type === FrameType.AuthChallenge));
+  const challenge = parseAuthChallenge(frames.find((x) => x.type === FrameType.AuthChallenge)!.body);
+  p.write(
+    encodeAuthProof(computeProof(privateKey, publicKey, challenge.ephemeralPublicKey, challenge.nonce)),
+  );
+  return p.until((f) => f.some((x) => x.type === FrameType.AuthOk || x.type === FrameType.Error));
+}
+
+describe('RelayServer routing', () => {
+  it('forwards Data with the key rewritten to the source, in order, and counts it', async () => {
+    const r = await relay();
+    const a = keyPair();
+    const b = keyPair();
+    const pa = await peer(r);
+    const pb = await peer(r);
+    pa.write(encodeRegister(a.publicKey));
+    pb.write(encodeRegister(b.publicKey));
+    await eventually(() => r.server.registeredKeyCount === 2);
+    const batch = Buffer.concat([1, 2, 3].map((n) => encodeData(b.publicKey, Buffer.from([n, n]))));
+    pa.write(batch, encodeKeepalive());
+    const got = datas(await pb.until((f) => datas(f).length === 3));
+    expect(got.map((f) => f.body.subarray(0, 32))).toEqual([a.publicKey, a.publicKey, a.publicKey]);
+    expect(got.map((f) => [...f.body.subarray(32)])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+    expect(r.server.stats.framesForwarded).toBe(3);
+    expect(r.server.stats.bytesForwarded).toBe(3 * (5 + 32 + 2));
+  });
+
+  it('gathers frames for several destinations from one read and delivers each stream in order', async () => {
+    const r = await relay();
+    const [a, b, c] = [keyPair(), keyPair(), keyPair()];
+    const [pa, pb, pc] = [await peer(r), await peer(r), await peer(r)];
+    pa.write(encodeRegister(a.publicKey));
+    pb.write(encodeRegister(b.publicKey));
+    pc.write(encodeRegister(c.publicKey));
+    await eventually(() => r.server.registeredKeyCount === 3);
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 50; i++)
+      frames.push(encodeData(i % 3 === 0 ? c.publicKey : b.publicKey, Buffer.from([i])));
+    pa.write(Buffer.concat(frames));
+    const toB = datas(await pb.until((f) => datas(f).length === 33));
+    const toC = datas(await pc.until((f) => datas(f).length === 17));
+    expect(toB.map((f) => f.body[32])).toEqual([...Array(50).keys()].filter((i) => i % 3 !== 0));
+    expect(toC.map((f) => f.body[32])).toEqual([...Array(50).keys()].filter((i) => i % 3 === 0));
+  });
+
+  it('drops Data for an unknown key, tells the sender once, keeps the connection', async () => {
+    const r = await relay();
+    const a = keyPair();
+    const pa = await peer(r);
+    pa.write(encodeRegister(a.publicKey));
+    pa.write(
+      encodeData(keyPair().publicKey, Buffer.from('x')),
+      encodeData(keyPair().publicKey, Buffer.from('y')),
+    );
+    const frames = await pa.until((f) => errors(f).length > 0);
+    expect(errors(frames)[0]).toMatch(/^no route to /);
+    await eventually(() => r.server.stats.drops.no_route === 2);
+    expect(pa.closed).toBe(false);
+  });
+
+  it('drops Data addressed to the sender itself and malformed Data', async () => {
+    const r = await relay();
+    const a = keyPair();
+    const pa = await peer(r);
+    pa.write(encodeRegister(a.publicKey), encodeData(a.publicKey, Buffer.from('me')));
+    pa.write(encodeFrame(FrameType.Data, Buffer.alloc(10)));
+    await pa.until((f) => errors(f).length > 0);
+    expect(r.server.stats.drops.self).toBe(1);
+    expect(r.server.stats.drops.malformed).toBe(1);
+  });
+
+  it('closes a connection whose first frame is not Register, with an Error', async () => {
+    const r = await relay();
+    const p = await peer(r);
+    p.write(encodeKeepalive());
+    await p.untilClosed();
+    expect(errors(p.frames)).toEqual(['protocol error: first frame must be Register, got Keepalive']);
+  });
+
+  it('closes on a Register body that is not a key', async () => {
+    const r = await relay();
+    const p = await peer(r);
+    p.write(encodeFrame(FrameType.Register, Buffer.alloc(31)));
+    await p.untilClosed();
+    expect(errors(p.frames)[0]).toMatch(/Register body must be a 32-byte key, got 31 bytes/);
+  });
+
+  it('closes on an out-of-range length and keeps serving others', async () => {
+    const r = await relay();
+    const p = await peer(r);
+    p.write(encodeRegister(keyPair().publicKey), Buffer.from([0, 1, 0, 1, 2]));
+    await p.untilClosed();
+    expect(errors(p.frames)[0]).toMatch(/frame length 65537 outside 1..65536/);
+    expect(r.server.stats.protocolErrors).toBe(1);
+  });
+
+  it('answers unknown frame types with an Error and keeps the connection', async () => {
+    const r = await relay();
+    const p = await peer(r);
+    p.write(encodeRegister(keyPair().publicKey), encodeKeepalive(), encodeFrame(0x77, Buffer.from('?')));
+    const frames = await p.until((f) => errors(f).length > 0);
+    expect(errors(frames)).toEqual(['protocol error: unknown frame type 0x77']);
+    expect(p.closed).toBe(false);
+  });
+
+  it('unregisters a key when its connection closes', async () => {
+    const r = await relay();
+    const p = await peer(r);
+    p.write(encodeRegister(keyPair().publicKey));
+    await eventually(() => r.server.registeredKeyCount === 1);
+    p.destroy();
+    await eventually(() => r.server.registeredKeyCount === 0 && r.server.connectionCount === 0);
+  });
+});
+
+describe('RelayServer registration and key ownership', () => {
+  it('refuses an unproven registration for a key that is already connected', async () => {
+    const r = await relay();
+    const a = keyPair();
+    const first = await peer(r);
+    first.write(encodeRegister(a.publicKey));
+    await eventually(() => r.server.registeredKeyCount === 1);
+    const second = await peer(r);
+    second.write(encodeRegister(a.publicKey), encodeKeepalive());
+    await second.untilClosed();
+    expect(errors(second.frames)[0]).toMatch(/key already registered/);
+    expect(first.closed).toBe(false);
+    expect(r.server.stats.refusedRegistrations).toBe(1);
+  });
+
+  it('replaces the old connection when the new one proves ownership', async () => {
+    const r = await relay();
+    const a = keyPair();
+    const b = keyPair();
+    const old = await peer(r);
+    old.write(encodeRegister(a.publicKey));
+    await eventually(() => r.server.registeredKeyCount === 1);
+    const fresh = await peer(r);
+    const frames = await authenticate(fresh, a.publicKey, a.privateKey);
+    expect(frames.some((f) => f.type === FrameType.AuthOk)).toBe(true);
+    await old.untilClosed();
+    expect(errors(old.frames)[0]).toMatch(/replaced by a newer connection/);
+    const pb = await peer(r);
+    pb.write(encodeRegister(b.publicKey), encodeData(a.publicKey, Buffer.from('hi')));
+    await fresh.until((f) => datas(f).length === 1);
+    expect(r.server.stats.replacements).toBe(1);
+  });
+
+  it('a client without the private key cannot take over a registered key', async () => {
+    const r = await relay({ requireAuth: true });
+    const a = keyPair();
+    const owner = await peer(r);
+    await authenticate(owner, a.publicKey, a.privateKey);
+    const thief = await peer(r);
+    const frames = await authenticate(thief, a.publicKey, keyPair().privateKey);
+    expect(errors(frames)[0]).toMatch(/authentication failed/);
+    await thief.untilClosed();
+    expect(owner.closed).toBe(false);
+    expect(r.server.stats.authFailures).toBe(1);
+    expect(r.server.registeredKeyCount).toBe(1);
+  });
+
+  it('with requireAuth, refuses a core-only client with a clear Error', async () => {
+    const r = await relay({ requireAuth: true });
+    const p = await peer(r);
+    p.write(encodeRegister(keyPair().publicKey), encodeData(keyPair().publicKey, Buffer.from('x')));
+    await p.untilClosed();
+    expect(errors(p.frames)[0]).toMatch(/authentication required/);
+    expect(r.server.registeredKeyCount).toBe(0);
+  });
+
+  it('with requireAuth, routes only after the proof', async () => {
+    const r = await relay({ requireAuth: true });
+    const [a, b] = [keyPair(), keyPair()];
+    const [pa, pb] = [await peer(r), await peer(r)];
+    await authenticate(pa, a.publicKey, a.privateKey);
+    await authenticate(pb, b.publicKey, b.privateKey);
+    pa.write(encodeData(b.publicKey, Buffer.from('ok')));
+    const got = datas(await pb.until((f) => datas(f).length === 1));
+    expect(got[0]!.body.subarray(0, 32)).toEqual(a.publicKey);
+  });
+
+  it('negotiates only the extensions both sides know', async () => {
+    const r = await relay({ extensions: [Extension.Ping] });
+    const p = await peer(r);
+    p.write(encodeRegister(keyPair().publicKey), encodeHello([Extension.Auth, Extension.Ping, 0x7f]));
+    const frames = await p.until((f) => f.some((x) => x.type === FrameType.Welcome));
+    expect(parseExtensionList(frames.find((x) => x.type === FrameType.Welcome)!.body)).toEqual([
+      Extension.Ping,
+    ]);
+    p.write(encodePing(Buffer.from('12345678')));
+    const pong = (await p.until((f) => f.some((x) => x.type === FrameType.Pong))).find(
+      (x) => x.type === FrameType.Pong,
+    );
+    expect(pong!.body.toString()).toBe('12345678');
+  });
+
+  it('a core-only relay answers Hello with an Error and keeps routing', async () => {
+    const r = await relay({ extensions: [] });
+    const p = await peer(r);
+    p.write(encodeRegister(keyPair().publicKey), encodeHello([Extension.Auth]));
+    const frames = await p.until((f) => errors(f).length > 0);
+    expect(errors(frames)).toEqual(['protocol error: unknown frame type Hello']);
+    expect(r.server.registeredKeyCount).toBe(1);
+  });
+
+  it('a core-only client never sees an extension frame', async () => {
+    const timers = new ManualTimers();
+    const r = await relay({ timers });
+    const p = await peer(r);
+    p.write(encodeRegister(keyPair().publicKey), encodeKeepalive());
+    await eventually(() => r.server.registeredKeyCount === 1);
+    timers.advance(30_000);
+    p.write(encodeKeepalive());
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(p.frames.filter((f) => f.type !== FrameType.Error && f.type !== FrameType.Data)).toEqual([]);
+  });
+});
+
+describe('RelayServer timeouts (manual clock)', () => {
+  it('closes a connection that does not register within the handshake timeout', async () => {
+    const timers = new ManualTimers();
+    const r = await relay({ timers, handshakeTimeoutMs: 10_000 });
+    const p = await peer(r);
+    await eventually(() => r.server.connectionCount === 1);
+    timers.advance(9_000);
+    expect(p.closed).toBe(false);
+    timers.advance(2_000);
+    await p.untilClosed();
+    expect(errors(p.frames)[0]).toMatch(/handshake timeout/);
+  });
+
+  it('closes a silent core connection after the idle timeout', async () => {
+    const timers = new ManualTimers();
+    const r = await relay({ timers, idleTimeoutMs: 75_000 });
+    const p = await peer(r);
+    p.write(encodeRegister(keyPair().publicKey));
+    await eventually(() => r.server.registeredKeyCount === 1);
+    timers.advance(60_000);
+    expect(p.closed).toBe(false);
+    timers.advance(20_000);
+    await p.untilClosed();
+  });
+
+  it('pings a ping-enabled connection and drops it when it goes silent', async () => {
+    const timers = new ManualTimers();
+    const r = await relay({ timers, pingIntervalMs: 5_000, pingTimeoutMs: 15_000 });
+    const p = await peer(r);
+    p.write(encodeRegister(keyPair().publicKey), encodeHello([Extension.Ping]));
+    await p.until((f) => f.some((x) => x.type === FrameType.Welcome));
+    timers.advance(5_000);
+    await p.until((f) => f.some((x) => x.type === FrameType.Ping));
+    timers.advance(11_000);
+    await p.untilClosed();
+    expect(r.server.connectionCount).toBe(0);
+  });
+});
+
+describe('RelayServer bounded queues', () => {
+  it('a destination that does not read loses frames (counted) while other pairs keep flowing', async () => {
+    const r = await relay({ maxQueueBytes: 256 * 1024 });
+    const [a, slow, c, d] = [keyPair(), keyPair(), keyPair(), keyPair()];
+    const [pa, pslow, pc, pd] = [await peer(r), await peer(r), await peer(r), await peer(r)];
+    pa.write(encodeRegister(a.publicKey));
+    pslow.write(encodeRegister(slow.publicKey));
+    pc.write(encodeRegister(c.publicKey));
+    pd.write(encodeRegister(d.publicKey));
+    await eventually(() => r.server.registeredKeyCount === 4);
+    pslow.socket.pause();
+    const frame = encodeData(slow.publicKey, Buffer.alloc(1400));
+    const burst = Buffer.concat(Array.from({ length: 200 }, () => frame));
+    for (let i = 0; i < 50; i++) pa.write(burst); // ~14 MB to a reader that never reads
+    await eventually(() => r.server.stats.drops.queue_full > 0, 10_000);
+    expect(r.server.maxQueuedBytes).toBeLessThanOrEqual(256 * 1024 + 65540);
+    pc.write(encodeData(d.publicKey, Buffer.from('still here')));
+    const got = datas(await pd.until((f) => datas(f).length === 1));
+    expect(got[0]!.body.subarray(32).toString()).toBe('still here');
+    expect(pa.closed).toBe(false);
+  });
+});
+
+describe('RelayServer shutdown', () => {
+  it('tells clients it is going away and closes them', async () => {
+    const r = await startRelay();
+    const p = await RawPeer.connect(r.port);
+    p.write(encodeRegister(keyPair().publicKey));
+    await eventually(() => r.server.registeredKeyCount === 1);
+    await r.close();
+    await p.untilClosed();
+    expect(errors(p.frames)).toEqual(['relay shutting down']);
+  });
+});
