@@ -86,6 +86,8 @@ export class Agent implements HealthSource {
   private debounce?: NodeJS.Timeout;
   private readonly timers: NodeJS.Timeout[] = [];
   private reconciledOnce = false;
+  /** Reconciles wait until start-up has settled the interface; watch events before that are folded in. */
+  private acceptingReconciles = false;
   private stopping = false;
   /** The last plan, for status, metrics and tests. */
   lastDesired?: DesiredNode;
@@ -113,6 +115,7 @@ export class Agent implements HealthSource {
     this.interfaceOutcome = await this.ensureInterface(this.mesh);
     this.hostAddresses = await dataplane.hostAddresses(this.mesh.interfaceName);
     await this.refreshEndpoint();
+    this.acceptingReconciles = true;
     await this.reconcileNow();
     const interval = this.config.reconcileIntervalMs ?? 5_000;
     this.timers.push(setInterval(() => void this.reconcileNow(), interval));
@@ -148,7 +151,7 @@ export class Agent implements HealthSource {
 
   /** Runs a reconcile now; concurrent requests fold into one more pass after the current one (level-triggered). */
   reconcileNow(): Promise<void> {
-    if (this.stopping) return Promise.resolve();
+    if (this.stopping || !this.acceptingReconciles) return Promise.resolve();
     if (this.running) {
       this.dirty = true;
       return this.running;

@@ -21,8 +21,14 @@ export interface NetlinkDataplaneOptions {
   logger: Logger;
 }
 
-/** The Dataplane over @wirekube/netlink: rtnetlink for links, routes and rules; WireGuard through its backend. */
+/**
+ * The Dataplane over @wirekube/netlink: rtnetlink for links, routes and rules; WireGuard through its backend.
+ * Calls are serialized: one rtnetlink socket cannot interleave two dumps (the kernel answers EBUSY), and the
+ * agent's timers (reconcile, endpoint re-check) may fire together.
+ */
 export class NetlinkDataplane implements Dataplane {
+  private queue: Promise<unknown> = Promise.resolve();
+
   private constructor(
     readonly backend: 'kernel' | 'userspace',
     private readonly wireguard: WireGuardBackend,
@@ -48,7 +54,40 @@ export class NetlinkDataplane implements Dataplane {
     return new NetlinkDataplane(detection.kind, wireguard, net, sysctls);
   }
 
-  async readDevice(name: string): Promise<DeviceSnapshot | undefined> {
+  readDevice(name: string): Promise<DeviceSnapshot | undefined> {
+    return this.serial(() => this.readDeviceNow(name));
+  }
+
+  createDevice(name: string, mtu: number): Promise<void> {
+    return this.serial(() => this.createDeviceNow(name, mtu));
+  }
+
+  deleteDevice(name: string): Promise<void> {
+    return this.serial(() => this.wireguard.deleteInterface(name).then(() => undefined));
+  }
+
+  apply(desired: DesiredNode): Promise<ApplySummary> {
+    return this.serial(() => this.applyNow(desired));
+  }
+
+  hostAddresses(exclude: string): Promise<string[]> {
+    return this.serial(() => this.hostAddressesNow(exclude));
+  }
+
+  async close(): Promise<void> {
+    await this.serial(async () => {
+      this.net.close();
+      await this.wireguard.close();
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readDeviceNow(name: string): Promise<DeviceSnapshot | undefined> {
     if (!(await this.wireguard.interfaceExists(name))) return undefined;
     const state = await this.wireguard.getDevice(name);
     return {
@@ -64,17 +103,13 @@ export class NetlinkDataplane implements Dataplane {
     };
   }
 
-  async createDevice(name: string, mtu: number): Promise<void> {
+  private async createDeviceNow(name: string, mtu: number): Promise<void> {
     await this.wireguard.ensureInterface(name);
     await this.net.links.setMtu(name, mtu);
     await this.net.links.setUp(name, true);
   }
 
-  async deleteDevice(name: string): Promise<void> {
-    await this.wireguard.deleteInterface(name);
-  }
-
-  async apply(desired: DesiredNode): Promise<ApplySummary> {
+  private async applyNow(desired: DesiredNode): Promise<ApplySummary> {
     const summary = emptySummary();
     const { device } = desired;
     const wg = await this.wireguard.applyDevice(
@@ -132,17 +167,12 @@ export class NetlinkDataplane implements Dataplane {
     return summary;
   }
 
-  async hostAddresses(exclude: string): Promise<string[]> {
+  private async hostAddressesNow(exclude: string): Promise<string[]> {
     const addresses = await this.net.addresses.list();
     return addresses
       .filter((a) => a.iface !== exclude && a.iface !== 'lo')
       .map((a) => a.cidr.slice(0, a.cidr.indexOf('/')))
       .filter((a) => !a.startsWith('fe80:'));
-  }
-
-  async close(): Promise<void> {
-    this.net.close();
-    await this.wireguard.close();
   }
 }
 
