@@ -78,12 +78,13 @@ describe('netlink: rtnetlink, sysctls and iptables in a lab namespace', () => {
     expect(second.routes).toEqual({ replaced: 0, removed: 0 });
     expect(second.rules).toEqual({ added: 0, removed: 0 });
 
-    // Another daemon deletes our route and rule, and adds a stray route to our table: the reconciler repairs.
+    // Another daemon deletes our route and rule, and adds stray routes (one a blackhole) to our table: the reconciler repairs.
     await host.exec(['ip', 'route', 'del', '10.77.0.2/32', 'table', String(TABLE)]);
     await host.exec(['ip', 'rule', 'del', 'priority', '200']);
     await host.exec(['ip', 'route', 'add', '10.99.0.0/24', 'dev', IFACE, 'table', String(TABLE)]);
+    await host.exec(['ip', 'route', 'add', 'blackhole', '10.98.0.0/24', 'table', String(TABLE)]);
     const repaired = await probe<RoutingOutput>(host, 'routing', routingInput());
-    expect(repaired.routes).toEqual({ replaced: 1, removed: 1 });
+    expect(repaired.routes).toEqual({ replaced: 1, removed: 2 });
     expect(repaired.rules).toEqual({ added: 1, removed: 0 });
     expect(repaired.table.map((r) => r.dst).sort()).toEqual(['10.77.0.2/32', '172.20.0.0/16']);
     expect(repaired.table.every((r) => r.src === '10.77.0.1' && r.dev === IFACE)).toBe(true);

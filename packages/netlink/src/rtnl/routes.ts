@@ -166,9 +166,13 @@ export class Routes {
       { dst, table: route.table, metric: route.metric },
       'route.delete',
     );
-    // The kernel's delete matches any scope only with RT_SCOPE_NOWHERE.
+    // Wildcards for the kernel's match: RT_SCOPE_NOWHERE any scope, protocol 0 any protocol, RTN_UNSPEC any type
+    // (so a blackhole someone put in our table goes too).
     await call({ operation: 'route.delete', detail: { route } }, () =>
-      this.socket.delRoute({ ...data, scope: 'NOWHERE', protocol: 0 as rt.RouteProtocol }, attrs),
+      this.socket.delRoute(
+        { ...data, scope: 'NOWHERE', protocol: 0 as rt.RouteProtocol, type: 'UNSPEC' },
+        attrs,
+      ),
     );
     return true;
   }
