@@ -16,7 +16,7 @@ import { type StunServer, startStun } from './stun/coturn.js';
 import { configureTopology, createTopology } from './topology/apply.js';
 import { planTopology, type RouterPlan, type TopologyPlan } from './topology/plan.js';
 import { chooseRootLink } from './topology/root-link.js';
-import { type LabOptions, resolveHosts } from './topology/spec.js';
+import { checkOptions, type LabOptions, resolveHosts } from './topology/spec.js';
 
 /** A NAT router: its namespace, addresses, and a shell (for `conntrack -F`, `nft list ruleset`, ...). */
 export interface LabRouter extends Omit<RouterPlan, 'netns'> {
@@ -132,6 +132,7 @@ class LabRun implements Lab, ProcessSink {
  * Removes runs left behind by dead processes first. On any failure it tears down what it built and rethrows.
  */
 export async function createLab(options: LabOptions = {}): Promise<Lab> {
+  checkOptions(options);
   const hosts = resolveHosts(options.hosts ?? []);
   if (process.getuid?.() !== 0) throw new LabError('the lab needs root (network namespaces, nftables)');
   sweepStaleRuns();

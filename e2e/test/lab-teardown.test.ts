@@ -90,6 +90,7 @@ describe('lab teardown', () => {
         ],
       }),
     ).rejects.toThrow(/hosts\[1\]\.nat/);
+    await expect(createLab({ controlplane: true } as never)).rejects.toThrow(/controlplane: unknown option/);
     expect(namespacesNow()).toEqual(before);
   });
 

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../exec/run.js';
 
@@ -109,5 +109,3 @@ export async function createPki(request: PkiRequest): Promise<Pki> {
   ]);
   return pki;
 }
-
-export const readPem = (path: string) => readFileSync(path);

@@ -20,15 +20,8 @@ export interface RunOptions {
   netns?: string;
 }
 
-/** Called with each started child's PID and again when it is gone, so a lab can kill stragglers at teardown. */
-export type PidObserver = (event: 'start' | 'exit', pid: number) => void;
-
 /** Runs one command to completion and captures its output. The only place the lab starts short commands. */
-export function run(
-  argv: readonly string[],
-  options: RunOptions = {},
-  observe?: PidObserver,
-): Promise<CommandResult> {
+export function run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
   const [file, ...args] = argv;
   if (!file) return Promise.reject(new TypeError('run: empty argv'));
   return new Promise((resolve, reject) => {
@@ -39,8 +32,6 @@ export function run(
       timeout: options.timeoutMs ?? 60_000,
       killSignal: 'SIGKILL',
     });
-    const pid = child.pid;
-    if (pid !== undefined) observe?.('start', pid);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
@@ -50,11 +41,9 @@ export function run(
     });
     child.stdin.end(options.input ?? '');
     child.on('error', (error: NodeJS.ErrnoException) => {
-      if (pid !== undefined) observe?.('exit', pid);
       reject(new LabCommandError(argv, null, '', error.message, options.netns, null));
     });
     child.on('close', (code, signal) => {
-      if (pid !== undefined) observe?.('exit', pid);
       const result = {
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),

@@ -33,6 +33,19 @@ const NATS: readonly NatKind[] = ['none', 'cone', 'symmetric'];
 // Names the lab uses for its own namespaces; a host may not take them.
 const RESERVED = new Set(['internet', 'stun', 'cp']);
 
+const OPTION_KEYS = new Set(['hosts', 'stun', 'controlPlane', 'crdDir']);
+
+/** Rejects misspelt options (`controlplane: true` would otherwise silently build a lab without one). */
+export function checkOptions(options: object): void {
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) {
+      throw new LabSpecError(`unknown option; known: ${[...OPTION_KEYS].join(', ')}`, key);
+    }
+  }
+  const hosts = (options as { hosts?: unknown }).hosts;
+  if (hosts !== undefined && !Array.isArray(hosts)) throw new LabSpecError('must be an array', 'hosts');
+}
+
 /** Checks the spec and gives every NATed host its LAN. Throws LabSpecError naming the offending field. */
 export function resolveHosts(hosts: readonly HostSpec[]): ResolvedHost[] {
   const seen = new Set<string>();
