@@ -30,6 +30,8 @@ export interface WireGuardBackend {
   readonly kind: WireGuardBackendKind;
   /** The device with per-peer state (endpoint, last handshake, rx/tx bytes, allowed IPs). */
   getDevice(iface: string): Promise<DeviceState>;
+  /** Like getDevice, but undefined when there is no such interface (or no daemon answering for it). */
+  findDevice(iface: string): Promise<DeviceState | undefined>;
   /** Diff-based apply: validates `desired`, changes only what differs; sends nothing when it already matches. */
   applyDevice(iface: string, desired: DesiredDevice, options?: ApplyOptions): Promise<ApplyResult>;
   /** One raw, validated set operation (for callers that know exactly what to send). */
@@ -62,6 +64,11 @@ export class WireGuard implements WireGuardBackend {
   }
 
   getDevice(iface: string): Promise<DeviceState> {
+    return this.io.read(iface);
+  }
+
+  async findDevice(iface: string): Promise<DeviceState | undefined> {
+    if (!(await this.io.exists(iface))) return undefined;
     return this.io.read(iface);
   }
 
