@@ -74,7 +74,7 @@ describe('rtnetlink requests', () => {
       attrs: { priority: 199, table: 254, fwmark: 0x574b, fwmask: 0xffffffff },
       options: { flags: 0x400 | 0x200 },
     });
-    expect((suppress?.attrs as { suppressPrefixlen: Buffer }).suppressPrefixlen).toEqual(Buffer.alloc(4));
+    expect(suppress?.attrs).toMatchObject({ suppressPrefixlen: Buffer.alloc(4) });
   });
 
   it('turns a kernel refusal into a NetlinkError with operation and errno', async () => {
