@@ -96,7 +96,7 @@ async function pump(pair: Pair, mode: WriteMode, running: () => boolean): Promis
 /** One frame every `intervalMs`, timestamped; returns per-frame one-way latencies in microseconds. */
 export async function measureLatency(pair: Pair, frames: number, intervalMs: number): Promise<number[]> {
   const latencies: number[] = [];
-  let carry = Buffer.alloc(0);
+  let carry: Buffer = Buffer.alloc(0);
   pair.receiver.on('data', (chunk: Buffer) => {
     const now = performance.now();
     carry = carry.length ? Buffer.concat([carry, chunk]) : chunk;

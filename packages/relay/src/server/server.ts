@@ -48,6 +48,13 @@ export class RelayServer implements SessionHost {
     return max;
   }
 
+  /** The largest partial-frame carry-over of any connection (bounded by one frame, 65540 bytes). */
+  get maxCarriedBytes(): number {
+    let max = 0;
+    for (const session of this.sessions) max = Math.max(max, session.carriedBytes);
+    return max;
+  }
+
   get listening(): boolean {
     return this.server?.listening ?? false;
   }

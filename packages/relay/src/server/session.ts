@@ -120,6 +120,11 @@ export class Session {
     return this.key ? keyToBase64(this.key) : undefined;
   }
 
+  /** Bytes of a partial frame held back until the rest arrives (at most one frame). */
+  get carriedBytes(): number {
+    return this.decoder.buffered;
+  }
+
   /** Bytes waiting in this connection's send queue. */
   get queuedBytes(): number {
     return this.socket.writableLength;
