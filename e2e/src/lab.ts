@@ -52,10 +52,16 @@ const DEFAULT_CRD_DIR = join(
   'crds',
 );
 
-function newRunId(): string {
+/** A fresh run ID, claimed atomically so that concurrent createLab calls (any process) never share one. */
+function claimRun(): RunState {
   for (;;) {
     const id = `wk${randomBytes(2).toString('hex')}`;
-    if (runIdFree(id)) return id;
+    if (!runIdFree(id)) continue;
+    try {
+      return new RunState(id);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
   }
 }
 
@@ -136,8 +142,8 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
   const hosts = resolveHosts(options.hosts ?? []);
   if (process.getuid?.() !== 0) throw new LabError('the lab needs root (network namespaces, nftables)');
   sweepStaleRuns();
-  const id = newRunId();
-  const state = new RunState(id);
+  const state = claimRun();
+  const id = state.id;
   const dir = join(STATE_ROOT, id);
   state.add('dirs', [dir]);
   let lab: LabRun | undefined;

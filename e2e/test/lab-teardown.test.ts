@@ -77,6 +77,27 @@ describe('lab teardown', () => {
     expect(namespacesNow().filter((ns) => ns.startsWith(`${other.id}-`))).toEqual([]);
   });
 
+  it('labs created at the same time with the same host names never collide', async () => {
+    const spec = {
+      hosts: [
+        { name: 'a', nat: 'cone' as const },
+        { name: 'b', nat: 'none' as const },
+      ],
+      stun: true,
+    };
+    const labs = await Promise.all([createLab(spec), createLab(spec), createLab(spec)]);
+    try {
+      expect(new Set(labs.map((lab) => lab.id)).size).toBe(3);
+      for (const lab of labs) {
+        const ping = await lab.host('a').exec(['ping', '-c1', '-W2', lab.host('b').address]);
+        expect(ping.stdout).toContain('1 received');
+      }
+    } finally {
+      await Promise.all(labs.map((lab) => lab.destroy()));
+    }
+    for (const lab of labs) expect(namespacesNow().filter((ns) => ns.startsWith(`${lab.id}-`))).toEqual([]);
+  });
+
   it('a failed createLab leaves nothing behind', async () => {
     const before = namespacesNow();
     await expect(createLab({ hosts: [{ name: 'Bad Name', nat: 'none' }] })).rejects.toThrow(

@@ -21,9 +21,11 @@ export class RunState {
   readonly file: string;
   private record: RunRecord;
 
+  /** Claims `id` atomically (the record file is created exclusively); throws EEXIST when it is taken. */
   constructor(readonly id: string) {
     mkdirSync(RUNS, { recursive: true });
     this.file = join(RUNS, `${id}.json`);
+    writeFileSync(this.file, '{}', { flag: 'wx' });
     this.record = {
       id,
       ownerPid: process.pid,
@@ -100,7 +102,8 @@ export function sweepStaleRuns(): string[] {
     } catch {
       continue; // Being written right now by a live run, or not ours to judge.
     }
-    if (ownerAlive(record)) continue;
+    // `{}` is a run being claimed right now; a record without an owner is not ours to judge.
+    if (typeof record.ownerPid !== 'number' || ownerAlive(record)) continue;
     // Recorded PIDs may have been reused by now: only kill them if they still sit in our namespaces, which
     // teardown does anyway. So pass no PIDs, only names.
     teardownSync({ ...record, pids: [] }, 500);
