@@ -12,8 +12,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-# package:command pairs; a package counts as present when dpkg says so.
-packages=(wireguard-go wireguard-tools iptables nftables iproute2 iputils-ping conntrack iperf3 coturn)
+# A package counts as present when dpkg says so. openssl signs the control plane's certificates.
+packages=(wireguard-go wireguard-tools iptables nftables iproute2 iputils-ping conntrack iperf3 coturn openssl)
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then

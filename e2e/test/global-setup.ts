@@ -56,6 +56,8 @@ export function teardown() {
     leaked.push(record.id);
   }
   if (leaked.length > 0) {
+    // vitest reports an error thrown here but still exits 0; the exit code is what CI and scripts/test.mjs read.
+    process.exitCode = 1;
     throw new Error(`lab runs left behind by tests (now removed): ${leaked.join(', ')}; call lab.destroy()`);
   }
 }
