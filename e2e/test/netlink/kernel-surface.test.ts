@@ -102,6 +102,19 @@ describe('netlink: rtnetlink, sysctls and iptables in a lab namespace', () => {
     expect(left.map((r) => r.priority)).toEqual([0, 32766, 32767]);
   });
 
+  it('speaks generic netlink to the real kernel with our own attribute code; no wireguard family here', async () => {
+    const out = await probe<{ ctrl: number; familyIdFromReply: number; wireguard: unknown }>(
+      host,
+      'genl',
+      {},
+    );
+    expect(out.ctrl).toBe(16); // GENL_ID_CTRL
+    expect(out.familyIdFromReply).toBe(16);
+    expect(out.wireguard).toEqual({
+      error: { name: 'NetlinkError', operation: 'genl.family', errno: 2, code: 'ENOENT' },
+    });
+  });
+
   it('sets the mesh sysctls once', async () => {
     const extra = [{ key: ['net', 'ipv4', 'conf', 'all', 'accept_local'], value: 1 }];
     const first = await probe<{ changes: Array<{ key: string; to: string }> }>(host, 'sysctls', {

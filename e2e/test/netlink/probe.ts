@@ -8,6 +8,8 @@ import {
   IptablesRules,
   type IptablesTable,
   meshSysctls,
+  nlattr,
+  openGenl,
   openNetwork,
   openWireGuard,
   type RouteSpec,
@@ -15,6 +17,7 @@ import {
   type SysctlSetting,
   Sysctls,
   type TaggedRule,
+  wgUapi,
 } from '@wirekube/netlink';
 
 const [command = '', argument = '{}'] = process.argv.slice(2);
@@ -140,7 +143,34 @@ async function wgDown() {
   }
 }
 
+/**
+ * The generic netlink transport against the real kernel: family lookup, and one request whose payload we
+ * encode and whose reply we parse with the same attribute code the WireGuard encoder uses.
+ */
+async function genl() {
+  const transport = openGenl();
+  try {
+    const ctrl = await transport.familyId('nlctrl');
+    // CTRL_CMD_GETFAMILY (3) with CTRL_ATTR_FAMILY_NAME (2); the reply carries CTRL_ATTR_FAMILY_ID (1).
+    const replies = await transport.request(ctrl, 3, 1, nlattr.nla(2, nlattr.cString('nlctrl')));
+    const idAttr = replies
+      .flatMap((payload) => nlattr.parseAttributes(payload))
+      .find((attr) => attr.type === 1);
+    let wireguard: unknown;
+    try {
+      wireguard = { id: await transport.familyId(wgUapi.WG_GENL_NAME) };
+    } catch (error) {
+      const e = error as { name: string; operation: string; errno: number; code: string };
+      wireguard = { error: { name: e.name, operation: e.operation, errno: e.errno, code: e.code } };
+    }
+    return { ctrl, familyIdFromReply: idAttr ? nlattr.readU16(idAttr) : undefined, wireguard };
+  } finally {
+    transport.close();
+  }
+}
+
 const commands: Record<string, () => Promise<unknown>> = {
+  genl,
   routing,
   sysctls,
   iptables,

@@ -56,6 +56,7 @@ export {
 } from './wireguard/kernel/decode.js';
 export { type EncodeOptions, encodeGetDevice, encodeSetDevice } from './wireguard/kernel/encode.js';
 export { type GenlTransport, openGenl } from './wireguard/kernel/genl.js';
+export * as nlattr from './wireguard/kernel/nla.js';
 export * as wgUapi from './wireguard/kernel/uapi.js';
 export * from './wireguard/types.js';
 export { UserspaceDeviceIO } from './wireguard/userspace/backend.js';
