@@ -18,6 +18,13 @@ function run(command, args) {
   return result.status ?? 1;
 }
 
+// A fresh clone has no node_modules: the README promises this one command installs what it needs.
+if (!existsSync(join(root, 'node_modules')) && run('npm', ['ci', '--no-audit', '--no-fund']) !== 0) {
+  console.error('npm ci failed; see above');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
 if (!unitOnly && existsSync(join(root, 'e2e/setup.sh'))) {
   if (run('bash', ['e2e/setup.sh']) !== 0) {
     console.error('lab provisioning failed (e2e/setup.sh); see above');
