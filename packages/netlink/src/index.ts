@@ -14,6 +14,7 @@ export { type CommandRunnerOptions, commandRunner, type IptablesRunner } from '.
 export { normalizeArgs, parseSave, ruleArgs } from './iptables/save-format.js';
 export * from './keys/x25519.js';
 export * from './net/ip.js';
+export * as nlattr from './nla/attributes.js';
 export {
   type NetworkSurface,
   type OpenedWireGuard,
@@ -56,7 +57,6 @@ export {
 } from './wireguard/kernel/decode.js';
 export { type EncodeOptions, encodeGetDevice, encodeSetDevice } from './wireguard/kernel/encode.js';
 export { type GenlTransport, openGenl } from './wireguard/kernel/genl.js';
-export * as nlattr from './wireguard/kernel/nla.js';
 export * as wgUapi from './wireguard/kernel/uapi.js';
 export * from './wireguard/types.js';
 export { UserspaceDeviceIO } from './wireguard/userspace/backend.js';

@@ -1,4 +1,4 @@
-// Netlink attribute (struct nlattr) framing: u16 length (header included), u16 type, payload, padding to 4.
+// Netlink attribute (struct nlattr) framing, shared by the WireGuard genl codec and rtnetlink extras: u16 length (header included), u16 type, payload, padding to 4.
 // Integers inside attributes are in host byte order, as the kernel writes them.
 import { endianness } from 'node:os';
 

@@ -1,5 +1,6 @@
 import { ifla } from 'netlink';
 import { NetlinkError } from '../errors.js';
+import { cString, nla } from '../nla/attributes.js';
 import { call, NLM_F_CREATE, NLM_F_EXCL, type RtnlSocket } from './socket.js';
 
 export interface LinkInfo {
@@ -16,15 +17,8 @@ export interface LinkInfo {
 // IFLA_LINKINFO → IFLA_INFO_KIND (linux/if_link.h).
 const IFLA_INFO_KIND = 1;
 
-function linkInfoKind(kind: string): Buffer {
-  const payload = Buffer.concat([Buffer.from(kind), Buffer.alloc(1)]);
-  const length = 4 + payload.length;
-  const out = Buffer.alloc((length + 3) & ~3);
-  out.writeUInt16LE(length, 0);
-  out.writeUInt16LE(IFLA_INFO_KIND, 2);
-  payload.copy(out, 4);
-  return out;
-}
+// The `netlink` package wraps this payload in IFLA_LINKINFO itself; we supply the nested IFLA_INFO_KIND.
+const linkInfoKind = (kind: string): Buffer => nla(IFLA_INFO_KIND, cString(kind));
 
 /** Links (network interfaces) in the socket's namespace. */
 export class Links {

@@ -1,7 +1,7 @@
 import type { rt } from 'netlink';
 import type { Logger } from 'pino';
 import { afOf, canonicalCidr, familyOfAf, formatCidr, parseCidr } from '../net/ip.js';
-import { LITTLE_ENDIAN } from '../wireguard/kernel/nla.js';
+import { LITTLE_ENDIAN, u32 } from '../nla/attributes.js';
 import { call, NLM_F_CREATE, NLM_F_EXCL, type RtnlSocket } from './socket.js';
 
 /** A policy routing rule (`ip rule`). Only `lookup` rules: that is all WireKube installs. */
@@ -35,13 +35,6 @@ export interface RuleInfo extends Required<Pick<RuleSpec, 'family' | 'priority' 
 const SUPPRESS_UNSET = 0xffffffff;
 // FR_ACT_TO_TBL, and RT_TABLE_UNSPEC in the header when the id only fits FRA_TABLE.
 const ACTION_LOOKUP = 'toTbl';
-
-function u32Buffer(value: number): Buffer {
-  const out = Buffer.alloc(4);
-  if (LITTLE_ENDIAN) out.writeUInt32LE(value >>> 0);
-  else out.writeUInt32BE(value >>> 0);
-  return out;
-}
 
 function readU32(buffer: Buffer): number {
   return LITTLE_ENDIAN ? buffer.readUInt32LE(0) : buffer.readUInt32BE(0);
@@ -117,8 +110,7 @@ export class Rules {
       attrs.fwmark = rule.fwmark;
       attrs.fwmask = rule.fwmask ?? SUPPRESS_UNSET;
     }
-    if (rule.suppressPrefixLength !== undefined)
-      attrs.suppressPrefixlen = u32Buffer(rule.suppressPrefixLength);
+    if (rule.suppressPrefixLength !== undefined) attrs.suppressPrefixlen = u32(rule.suppressPrefixLength);
     if (rule.src) {
       const src = parseCidr(rule.src);
       data.srcLen = src.prefix;

@@ -3,9 +3,9 @@
 // shared-path tests exercise the real encoders end to end.
 import { keyFromHex, keyToHex, publicKeyFromPrivate } from '../../src/keys/x25519.js';
 import { afOf, canonicalCidr, parseCidr } from '../../src/net/ip.js';
+import { cString, nest, nla, u16, u32, u64 } from '../../src/nla/attributes.js';
 import { decodeDeviceMessages, toDeviceUpdate } from '../../src/wireguard/kernel/decode.js';
 import type { GenlTransport } from '../../src/wireguard/kernel/genl.js';
-import { cString, nest, nla, u16, u32, u64 } from '../../src/wireguard/kernel/nla.js';
 import { encodeSockaddr } from '../../src/wireguard/kernel/sockaddr.js';
 import * as uapi from '../../src/wireguard/kernel/uapi.js';
 import type { DeviceState, DeviceUpdate, PeerState } from '../../src/wireguard/types.js';

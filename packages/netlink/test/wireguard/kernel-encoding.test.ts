@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../src/keys/x25519.js';
-import { decodeDeviceMessages, toDeviceState, toDeviceUpdate } from '../../src/wireguard/kernel/decode.js';
-import { encodeGetDevice, encodeSetDevice } from '../../src/wireguard/kernel/encode.js';
 import {
   cString,
   NLA_F_NESTED,
@@ -11,7 +9,9 @@ import {
   u16,
   u32,
   u64,
-} from '../../src/wireguard/kernel/nla.js';
+} from '../../src/nla/attributes.js';
+import { decodeDeviceMessages, toDeviceState, toDeviceUpdate } from '../../src/wireguard/kernel/decode.js';
+import { encodeGetDevice, encodeSetDevice } from '../../src/wireguard/kernel/encode.js';
 import * as uapi from '../../src/wireguard/kernel/uapi.js';
 import type { DeviceUpdate } from '../../src/wireguard/types.js';
 

@@ -1,6 +1,5 @@
 import { keyFromBytes, publicKeyFromPrivate } from '../../keys/x25519.js';
 import { familyOfAf, formatCidr } from '../../net/ip.js';
-import type { DeviceState, DeviceUpdate, PeerState, PeerUpdate } from '../types.js';
 import {
   type Attribute,
   parseAttributes,
@@ -10,7 +9,8 @@ import {
   readU16,
   readU32,
   readU64,
-} from './nla.js';
+} from '../../nla/attributes.js';
+import type { DeviceState, DeviceUpdate, PeerState, PeerUpdate } from '../types.js';
 import { decodeSockaddr } from './sockaddr.js';
 import {
   WGALLOWEDIP_A_CIDR_MASK,

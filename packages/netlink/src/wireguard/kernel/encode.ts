@@ -1,7 +1,7 @@
 import { keyToBytes } from '../../keys/x25519.js';
 import { afOf, parseCidr } from '../../net/ip.js';
+import { cString, NLA_HEADER_LEN, nest, nla, u8, u16, u32 } from '../../nla/attributes.js';
 import type { DeviceUpdate, PeerUpdate } from '../types.js';
-import { cString, NLA_HEADER_LEN, nest, nla, u8, u16, u32 } from './nla.js';
 import { encodeSockaddr } from './sockaddr.js';
 import {
   DEFAULT_MESSAGE_BUDGET,

@@ -1,7 +1,7 @@
 // WGPEER_A_ENDPOINT carries a raw struct sockaddr_in (16 bytes) or sockaddr_in6 (28 bytes): family in host
 // order, port and address in network order.
 import { AF_INET, AF_INET6, type Endpoint, familyOfAf, formatEndpoint, parseEndpoint } from '../../net/ip.js';
-import { LITTLE_ENDIAN } from './nla.js';
+import { LITTLE_ENDIAN } from '../../nla/attributes.js';
 
 export function encodeSockaddr(text: string): Buffer {
   const endpoint = parseEndpoint(text);
