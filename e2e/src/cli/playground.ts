@@ -41,10 +41,7 @@ function hostSpecs(n: number): HostSpec[] {
   return specs.slice(0, n);
 }
 
-async function pingMatrix(
-  mesh: MeshFixture,
-  hosts: readonly LabHost[],
-): Promise<{ text: string; allOk: boolean }> {
+async function pingMatrix(hosts: readonly LabHost[]): Promise<{ text: string; allOk: boolean }> {
   const cells = await Promise.all(
     hosts.map((from) =>
       Promise.all(
@@ -98,7 +95,7 @@ async function main(): Promise<number> {
     for (;;) {
       const [{ stdout: peers }, matrix] = await Promise.all([
         cp.kubectl(['get', 'wirekubepeers', '-o', 'wide'], { allowFail: true }),
-        pingMatrix(mesh, lab.hosts),
+        pingMatrix(lab.hosts),
       ]);
       if (!values.once) process.stdout.write('\x1b[2J\x1b[H');
       console.log(
