@@ -4,9 +4,10 @@
 // is skipped with an Event while the mesh keeps working.
 
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab } from '../src/index.js';
 import { MeshFixture, waitFor } from '../src/mesh/fixture.js';
@@ -175,6 +176,19 @@ describe('agents in the lab', () => {
     expect(stdout.split('\n')[0]).toMatch(/NAME\s+ENDPOINT\s+NAT\s+MODE\s+CONNECTED\s+AGE/);
     expect(stdout).toMatch(/node-cone1\s+\S+:\d+\s+cone\s+direct\s+true/);
     expect(stdout).toMatch(/node-sym\s+\S+:51820\s+symmetric\s+direct\s+true/);
+  });
+
+  it("the seed's cleanup job, with the node name substituted, is accepted by the API server", async () => {
+    const cp = lab.controlPlane!;
+    const template = readFileSync(
+      fileURLToPath(new URL('../../config/cleanup/cleanup-job.yaml', import.meta.url)),
+      'utf8',
+    );
+    await cp.kubectl(['create', 'namespace', 'wirekube-system'], { allowFail: true });
+    const { stdout } = await cp.kubectl(['apply', '--dry-run=server', '-o', 'name', '-f', '-'], {
+      input: template.replaceAll('TARGET_NODE_NAME', 'cone1'),
+    });
+    expect(stdout.trim()).toBe('job.batch/wirekube-cleanup-cone1');
   });
 
   it('serves metrics inside the node', async () => {
