@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NX_NO_CLOUD=true NX_DAEMON=false NX_TUI=false
-[ -d node_modules ] || npm ci --no-audit --no-fund
+[ -d node_modules ] || bash scripts/install.sh
 bash e2e/setup.sh
 npx nx run-many -t build --outputStyle=static >/dev/null
 exec npx tsx e2e/src/cli/playground.ts "$@"
