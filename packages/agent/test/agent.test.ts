@@ -130,6 +130,21 @@ describe('Agent start-up', () => {
     expect(own.status?.natType).toBe('');
   });
 
+  it('records Events on its own peer when the endpoint or the NAT type changes', async () => {
+    const { agent, kube } = setup();
+    await kube.createPeer({
+      ...peer('n1', { publicKey: publicOf(PRIVATE), endpoint: '203.0.113.1:51820' }),
+      status: { natType: 'symmetric' },
+    });
+    await agent.start();
+    expect(
+      kube.events.filter((e) => e.object === 'node-n1').map((e) => [e.type, e.reason, e.message]),
+    ).toEqual([
+      ['Normal', 'EndpointChanged', 'endpoint 203.0.113.7:51820 (discovered by stun)'],
+      ['Normal', 'NATTypeChanged', 'NAT type symmetric → cone'],
+    ]);
+  });
+
   it('waits for the mesh instead of guessing defaults', async () => {
     const { agent, kube } = setup();
     kube.meshes.clear();
