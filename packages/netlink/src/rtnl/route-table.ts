@@ -69,12 +69,12 @@ export class RouteTable {
     if (foreign)
       throw new RangeError(`route ${foreign.dst} is for table ${foreign.table}, not ${this.table}`);
     const plan = planRoutes(desired, await this.list());
+    await this.routes.deleteListed(plan.remove);
     for (const route of plan.remove) {
-      await this.routes.delete(route);
       this.logger?.info({ event: 'route.removed', table: this.table, dst: route.dst, dev: route.dev });
     }
+    await this.routes.replaceAll(plan.replace);
     for (const route of plan.replace) {
-      await this.routes.replace(route);
       this.logger?.info({
         event: 'route.replaced',
         table: this.table,

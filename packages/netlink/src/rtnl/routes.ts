@@ -118,7 +118,28 @@ export class Routes {
     return out;
   }
 
-  private async encode(route: RouteSpec, operation: string): Promise<[rt.Route, rt.RouteAttrs]> {
+  /** Interface name → index from one link dump, so a batch of routes costs one dump, not one per route. */
+  private async linkIndexes(operation: string): Promise<(name: string) => number> {
+    const indexes = new Map((await this.links.list()).map((link) => [link.name, link.index]));
+    return (name) => {
+      const index = indexes.get(name);
+      if (index === undefined) {
+        throw new NetlinkError(`${operation} failed: no interface ${name}`, {
+          operation,
+          iface: name,
+          errno: 19,
+          code: 'ENODEV',
+        });
+      }
+      return index;
+    };
+  }
+
+  private encode(
+    route: RouteSpec,
+    operation: string,
+    linkIndex: (name: string) => number,
+  ): [rt.Route, rt.RouteAttrs] {
     const dst = parseCidr(route.dst);
     if (hasHostBits(dst)) {
       throw new NetlinkError(`${operation} failed: ${route.dst} has host bits set`, {
@@ -130,7 +151,7 @@ export class Routes {
     }
     const attrs: rt.RouteAttrs = { table: route.table };
     if (dst.prefix > 0) attrs.dst = dst.bytes;
-    if (route.dev !== undefined) attrs.oif = (await this.links.require(route.dev, operation)).index;
+    if (route.dev !== undefined) attrs.oif = linkIndex(route.dev);
     if (route.src !== undefined) attrs.prefsrc = parseIp(route.src).bytes;
     if (route.gateway !== undefined) attrs.gateway = parseIp(route.gateway).bytes;
     if (route.metric !== undefined) attrs.priority = route.metric;
@@ -150,30 +171,56 @@ export class Routes {
 
   /** `ip route replace`: creates the route or overwrites the one with the same destination and metric. */
   async replace(route: RouteSpec): Promise<void> {
-    const [data, attrs] = await this.encode(route, 'route.replace');
-    await call({ operation: 'route.replace', iface: route.dev, detail: { route } }, () =>
-      this.socket.newRoute(data, attrs, { flags: NLM_F_CREATE | NLM_F_REPLACE }),
+    await this.replaceAll([route]);
+  }
+
+  /** replace() for many routes; every route is validated and resolved before the first is sent. */
+  async replaceAll(routes: readonly RouteSpec[]): Promise<void> {
+    const linkIndex = await this.linkIndexes('route.replace');
+    const encoded = routes.map(
+      (route) => [route, ...this.encode(route, 'route.replace', linkIndex)] as const,
     );
+    for (const [route, data, attrs] of encoded) {
+      await call({ operation: 'route.replace', iface: route.dev, detail: { route } }, () =>
+        this.socket.newRoute(data, attrs, { flags: NLM_F_CREATE | NLM_F_REPLACE }),
+      );
+    }
   }
 
   /** Deletes a route (matched on destination, table and metric); false when it did not exist. */
   async delete(route: Pick<RouteSpec, 'dst' | 'table' | 'metric'>): Promise<boolean> {
     const dst = formatCidr(parseCidr(route.dst));
     const metric = route.metric ?? 0;
-    const exists = (await this.list(route.table)).some((r) => r.dst === dst && r.metric === metric);
-    if (!exists) return false;
-    const [data, attrs] = await this.encode(
-      { dst, table: route.table, metric: route.metric },
-      'route.delete',
-    );
-    // Wildcards for the kernel's match: RT_SCOPE_NOWHERE any scope, protocol 0 any protocol, RTN_UNSPEC any type
-    // (so a blackhole someone put in our table goes too).
-    await call({ operation: 'route.delete', detail: { route } }, () =>
-      this.socket.delRoute(
-        { ...data, scope: 'NOWHERE', protocol: 0 as rt.RouteProtocol, type: 'UNSPEC' },
-        attrs,
-      ),
-    );
-    return true;
+    const listed = (await this.list(route.table)).filter((r) => r.dst === dst && r.metric === metric);
+    return (await this.deleteListed(listed)) > 0;
+  }
+
+  /**
+   * Deletes routes as list() reported them, without listing again; one that vanished meanwhile (ESRCH) is
+   * not an error. Returns how many were deleted.
+   */
+  async deleteListed(routes: readonly Pick<RouteSpec, 'dst' | 'table' | 'metric'>[]): Promise<number> {
+    let deleted = 0;
+    for (const route of routes) {
+      const [data, attrs] = this.encode(
+        { dst: route.dst, table: route.table, metric: route.metric },
+        'route.delete',
+        () => 0,
+      );
+      try {
+        // Wildcards for the kernel's match: RT_SCOPE_NOWHERE any scope, protocol 0 any protocol, RTN_UNSPEC any
+        // type (so a blackhole someone put in our table goes too).
+        await call({ operation: 'route.delete', detail: { route } }, () =>
+          this.socket.delRoute(
+            { ...data, scope: 'NOWHERE', protocol: 0 as rt.RouteProtocol, type: 'UNSPEC' },
+            attrs,
+          ),
+        );
+        deleted++;
+      } catch (error) {
+        if ((error as NetlinkError).code !== 'ESRCH') throw error;
+      }
+    }
+    return deleted;
   }
 }
