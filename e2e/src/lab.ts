@@ -173,6 +173,8 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     const pki = cpPlan
       ? createPki({ dir: join(dir, 'pki'), serverIPs: [cpPlan.internetAddress, cpPlan.rootLink.nsAddress] })
       : undefined;
+    // Its failure is reported below, once everything started has settled; not as an unhandled rejection now.
+    pki?.catch(() => undefined);
     await createTopology(plan, run);
     const network = configureTopology(plan, run);
     // The API server is the slow part: start it as soon as its namespace exists, in parallel with the rest.

@@ -1,5 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -23,6 +32,34 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+const LAB_PROGRAMS = new Set(['etcd', 'kube-apiserver', 'turnserver', 'wireguard-go']);
+
+/** Lab programs whose network namespace has no name any more (so no lab owns them). */
+function orphanedLabServers(): string[] {
+  // The root namespace is not a lab's: programs there (someone's own wireguard-go) are not orphans.
+  const named = new Set<string>([readlinkSync('/proc/self/ns/net')]);
+  for (const ns of namespacesNow()) {
+    try {
+      named.add(`net:[${statSync(`/run/netns/${ns}`).ino}]`);
+    } catch {
+      // Deleted meanwhile.
+    }
+  }
+  const orphans: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (LAB_PROGRAMS.has(comm) && !named.has(readlinkSync(`/proc/${entry}/ns/net`))) {
+        orphans.push(`${entry} ${comm}`);
+      }
+    } catch {
+      // Exited meanwhile, or a zombie.
+    }
+  }
+  return orphans;
 }
 
 interface ChildInfo {
@@ -66,6 +103,7 @@ describe('lab teardown', () => {
       await lab.destroy();
       expect(namespacesNow().filter((ns) => ns.startsWith(`${lab.id}-`))).toEqual([]);
       expect(alive(sleeper.pid) || alive(wg.pid)).toBe(false);
+      expect(orphanedLabServers()).toEqual([]);
       // The other run is untouched.
       expect(namespacesNow()).toEqual(expect.arrayContaining([...other.namespaces]));
       expect((await other.host('x').exec(['true'])).code).toBe(0);
@@ -115,6 +153,25 @@ describe('lab teardown', () => {
     expect(namespacesNow()).toEqual(before);
   });
 
+  it('a control plane that fails to come up takes the whole lab down with it', async () => {
+    const crdDir = mkdtempSync(join(tmpdir(), 'wirekube-bad-crds-'));
+    writeFileSync(
+      join(crdDir, 'bad.yaml'),
+      'apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: broken\n',
+    );
+    const before = namespacesNow();
+    try {
+      await expect(
+        createLab({ hosts: [{ name: 'a', nat: 'cone' }], controlPlane: true, crdDir }),
+      ).rejects.toThrow(/creating CRD broken/);
+      expect(namespacesNow()).toEqual(before);
+      // A leaked etcd or kube-apiserver would live on in a network namespace that no longer has a name.
+      expect(orphanedLabServers()).toEqual([]);
+    } finally {
+      rmSync(crdDir, { recursive: true, force: true });
+    }
+  });
+
   it('SIGTERM to the owning process tears its lab down', async () => {
     const { child, info, exited } = startChild();
     const lab = await info;
@@ -123,6 +180,7 @@ describe('lab teardown', () => {
     await exited;
     expect(namespacesNow().filter((ns) => ns.startsWith(`${lab.id}-`))).toEqual([]);
     expect(alive(lab.pid)).toBe(false);
+    expect(orphanedLabServers()).toEqual([]);
   });
 
   it('a run whose owner died by SIGKILL is swept by the next createLab', async () => {
