@@ -111,6 +111,8 @@ async function main() {
     { name: 'perFrame_1pair', pairs: 1, mode: 'per-frame' },
     { name: 'batched_16pairs', pairs: 16, mode: 'batched' },
   ];
+  const only = process.env.BENCH_ONLY;
+  const selected = only ? scenarios.filter((s) => s.name === only) : scenarios;
   const result: Record<string, unknown> = {
     frameBytes: FRAME_SIZE,
     datagramBytes: FRAME_SIZE - 37,
@@ -118,7 +120,7 @@ async function main() {
     secondsPerRun: seconds,
   };
   try {
-    for (const scenario of scenarios) {
+    for (const scenario of selected) {
       const relayRuns: Array<{ gbps: number; framesPerSec: number }> = [];
       const baseRuns: Array<{ gbps: number; framesPerSec: number }> = [];
       const ratios: number[] = [];
@@ -151,47 +153,49 @@ async function main() {
         relayDroppedFrames: (await relayDrops()) - dropsBefore,
       };
     }
-    const latency = {
-      relayP50: [] as number[],
-      relayP99: [] as number[],
-      baseP50: [] as number[],
-      baseP99: [] as number[],
-    };
-    const frames = Math.round(seconds * 500);
-    for (let run = 0; run < runs; run++) {
-      for (const [target, p50, p99] of [
-        [baselineTarget, latency.baseP50, latency.baseP99],
-        [relayTarget, latency.relayP50, latency.relayP99],
-      ] as const) {
-        const [pair] = await openPairs(target, 1);
-        const samples = await measureLatency(pair!, frames, 2);
-        closePairs([pair!]);
-        p50.push(percentile(samples, 50));
-        p99.push(percentile(samples, 99));
+    if (!only || only === 'latency') {
+      const latency = {
+        relayP50: [] as number[],
+        relayP99: [] as number[],
+        baseP50: [] as number[],
+        baseP99: [] as number[],
+      };
+      const frames = Math.round(seconds * 500);
+      for (let run = 0; run < runs; run++) {
+        for (const [target, p50, p99] of [
+          [baselineTarget, latency.baseP50, latency.baseP99],
+          [relayTarget, latency.relayP50, latency.relayP99],
+        ] as const) {
+          const [pair] = await openPairs(target, 1);
+          const samples = await measureLatency(pair!, frames, 2);
+          closePairs([pair!]);
+          p50.push(percentile(samples, 50));
+          p99.push(percentile(samples, 99));
+        }
+        console.log(
+          `latency run ${run + 1}/${runs}: relay p50 ${latency.relayP50.at(-1)!.toFixed(0)} µs ` +
+            `p99 ${latency.relayP99.at(-1)!.toFixed(0)} µs, baseline p50 ${latency.baseP50.at(-1)!.toFixed(0)} µs ` +
+            `p99 ${latency.baseP99.at(-1)!.toFixed(0)} µs`,
+        );
       }
-      console.log(
-        `latency run ${run + 1}/${runs}: relay p50 ${latency.relayP50.at(-1)!.toFixed(0)} µs ` +
-          `p99 ${latency.relayP99.at(-1)!.toFixed(0)} µs, baseline p50 ${latency.baseP50.at(-1)!.toFixed(0)} µs ` +
-          `p99 ${latency.baseP99.at(-1)!.toFixed(0)} µs`,
-      );
+      const [rp50, rp99, bp50, bp99] = [
+        latency.relayP50,
+        latency.relayP99,
+        latency.baseP50,
+        latency.baseP99,
+      ].map(median) as [number, number, number, number];
+      result.latency = {
+        framesPerSecond: 500,
+        relayP50Us: round(rp50, 1),
+        relayP99Us: round(rp99, 1),
+        baselineP50Us: round(bp50, 1),
+        baselineP99Us: round(bp99, 1),
+        addedP50Us: round(rp50 - bp50, 1),
+        addedP99Us: round(rp99 - bp99, 1),
+        p50Ratio: round(rp50 / bp50),
+        p99Ratio: round(rp99 / bp99),
+      };
     }
-    const [rp50, rp99, bp50, bp99] = [
-      latency.relayP50,
-      latency.relayP99,
-      latency.baseP50,
-      latency.baseP99,
-    ].map(median) as [number, number, number, number];
-    result.latency = {
-      framesPerSecond: 500,
-      relayP50Us: round(rp50, 1),
-      relayP99Us: round(rp99, 1),
-      baselineP50Us: round(bp50, 1),
-      baselineP99Us: round(bp99, 1),
-      addedP50Us: round(rp50 - bp50, 1),
-      addedP99Us: round(rp99 - bp99, 1),
-      p50Ratio: round(rp50 / bp50),
-      p99Ratio: round(rp99 / bp99),
-    };
   } finally {
     await stopChild(relay.child);
     await stopChild(baseline.child);
