@@ -14,7 +14,9 @@ class FakeInformer<T extends { metadata: { name?: string } }> implements Informe
   private readonly callbacks: Record<string, Array<(x?: unknown) => void>> = {};
   constructor(private readonly store: Map<string, T>) {}
   on(verb: string, cb: (x: never) => void): void {
-    (this.callbacks[verb] ??= []).push(cb as (x?: unknown) => void);
+    const list = this.callbacks[verb] ?? [];
+    list.push(cb as (x?: unknown) => void);
+    this.callbacks[verb] = list;
   }
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
