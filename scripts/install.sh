@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the npm dependencies exactly as locked. npm 11 writes lockfiles without the optional binaries of
-# other platforms (npm/cli#8320, #4828) and its `npm ci` then refuses its own lockfile ("Missing: ... from lock
-# file"); in that case fall back to `npm install`, which keeps every locked version and adds only those entries.
+# Installs the npm dependencies exactly as locked (`npm ci`). The lockfile carries entries for platform binaries
+# the registry here does not serve (scripts/lockfile-platforms.mjs, run on every install); should one still be
+# missing, `npm ci` refuses the lockfile ("Missing: ... from lock file", as in npm/cli#8320) and this falls back
+# to `npm install`, which keeps every locked version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! npm ci --no-audit --no-fund 2>/tmp/wirekube-npm-ci.err; then
