@@ -78,6 +78,8 @@ describe('agent restart', () => {
       if (i === 0) console.log(previous.process.output().split('\n').slice(-6).join('\n'));
     }
     await new Promise((r) => setTimeout(r, 1_000));
+    // Still running here means it was running through every restart (it started before the first).
+    const pingedThroughout = !ping.done;
     process.kill(ping.pid, 'SIGINT');
     await ping.exited;
     console.log(`restart timings: ${timings.join('; ')}`);
@@ -88,7 +90,8 @@ describe('agent restart', () => {
     console.log(
       `restart test: ${transmitted} pings sent every 10 ms across 5 agent restarts, ${transmitted - received} lost`,
     );
-    expect(transmitted).toBeGreaterThan(500);
+    expect(pingedThroughout).toBe(true);
+    expect(transmitted).toBeGreaterThan(0);
     expect(transmitted - received, summary).toBe(0);
     expect(outcomes).toEqual(['adopted', 'adopted', 'adopted', 'adopted', 'adopted']);
     expect(await ifindex(pub)).toBe(before);
