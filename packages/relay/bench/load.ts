@@ -1,6 +1,7 @@
 // Load generation and measurement for the benchmark: senders and receivers of 1400-byte datagrams in Data frames,
 // against either the relay (register, then send) or the pass-through baseline (bytes only).
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { generateRawKeyPair } from '../src/auth/keys.js';
 import { encodeData, encodeRegister } from '../src/codec/frame.js';
@@ -8,13 +9,20 @@ import { encodeData, encodeRegister } from '../src/codec/frame.js';
 export const DATAGRAM_SIZE = 1400;
 export const FRAME_SIZE = 5 + 32 + DATAGRAM_SIZE;
 
-export type Target = { kind: 'relay' | 'baseline'; port: number };
+export type Target = { kind: 'relay' | 'baseline'; port: number; pid: number };
 export type WriteMode = 'batched' | 'per-frame';
 
 export interface Pair {
   sender: Socket;
   receiver: Socket;
   receiverKey: Buffer;
+}
+
+/** User + system CPU seconds a process has used (Linux /proc, 100 ticks per second). */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function open(port: number): Promise<Socket> {
@@ -41,7 +49,10 @@ export async function openPairs(target: Target, count: number): Promise<Pair[]> 
   return pairs;
 }
 
-export function closePairs(pairs: Pair[]): void {
+/** Senders first, receivers once what was in flight has arrived (so the relay does not count it as no_route). */
+export async function closePairs(pairs: Pair[]): Promise<void> {
+  for (const pair of pairs) pair.sender.end();
+  await new Promise((resolve) => setTimeout(resolve, 200));
   for (const pair of pairs) {
     pair.sender.destroy();
     pair.receiver.destroy();
@@ -54,7 +65,8 @@ export async function measureThroughput(
   mode: WriteMode,
   seconds: number,
   warmup: number,
-): Promise<{ bytes: number; seconds: number }> {
+  forwarderPid: number,
+): Promise<{ bytes: number; seconds: number; cpuSeconds: number }> {
   let counting = false;
   let received = 0;
   let running = true;
@@ -66,14 +78,16 @@ export async function measureThroughput(
   const senders = pairs.map((pair) => pump(pair, mode, () => running));
   await new Promise((resolve) => setTimeout(resolve, warmup * 1000));
   counting = true;
+  const cpuStart = cpuSecondsOf(forwarderPid);
   const start = performance.now();
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   counting = false;
   const elapsed = (performance.now() - start) / 1000;
+  const cpuSeconds = cpuSecondsOf(forwarderPid) - cpuStart;
   running = false;
   await Promise.all(senders);
   for (const pair of pairs) pair.receiver.removeAllListeners('data');
-  return { bytes: received, seconds: elapsed };
+  return { bytes: received, seconds: elapsed, cpuSeconds };
 }
 
 async function pump(pair: Pair, mode: WriteMode, running: () => boolean): Promise<void> {

@@ -64,22 +64,41 @@ const round = (value: number, digits = 3) => Number(value.toFixed(digits));
 async function throughput(target: Target, pairsCount: number, mode: WriteMode) {
   const pairs = await openPairs(target, pairsCount);
   try {
-    const { bytes, seconds: elapsed } = await measureThroughput(pairs, mode, seconds, 0.5);
-    return { gbps: (bytes * 8) / elapsed / 1e9, framesPerSec: bytes / FRAME_SIZE / elapsed };
+    const {
+      bytes,
+      seconds: elapsed,
+      cpuSeconds,
+    } = await measureThroughput(pairs, mode, seconds, 0.5, target.pid);
+    return {
+      gbps: (bytes * 8) / elapsed / 1e9,
+      framesPerSec: bytes / FRAME_SIZE / elapsed,
+      // Forwarder CPU per GB moved: independent of how much CPU the shared machine left it.
+      cpuMsPerGB: bytes > 0 ? (cpuSeconds * 1000) / (bytes / 1e9) : Number.NaN,
+    };
   } finally {
-    closePairs(pairs);
+    await closePairs(pairs);
   }
 }
 
 let relayHttpPort = 0;
 
-/** Frames the relay dropped so far (all reasons), from its own /metrics. */
-async function relayDrops(): Promise<number> {
+/** Frames the relay dropped so far, by reason, from its own /metrics. */
+async function relayDrops(): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${relayHttpPort}/metrics`)).text();
-  let total = 0;
-  for (const match of text.matchAll(/^wirekube_relay_dropped_frames_total\{[^}]*\} (\d+)/gm))
-    total += Number(match[1]);
-  return total;
+  const drops: Record<string, number> = {};
+  for (const match of text.matchAll(/^wirekube_relay_dropped_frames_total\{reason="([a-z_]+)"\} (\d+)/gm)) {
+    drops[match[1]!] = Number(match[2]);
+  }
+  return drops;
+}
+
+function dropsSince(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [reason, count] of Object.entries(after)) {
+    const delta = count - (before[reason] ?? 0);
+    if (delta > 0) out[reason] = delta;
+  }
+  return out;
 }
 
 async function main() {
@@ -104,8 +123,8 @@ async function main() {
   const baseline = await startChild(['--import', 'tsx', join(here, 'passthrough.ts')], (line) =>
     Number(line.port),
   );
-  const relayTarget: Target = { kind: 'relay', port: relay.port };
-  const baselineTarget: Target = { kind: 'baseline', port: baseline.port };
+  const relayTarget: Target = { kind: 'relay', port: relay.port, pid: relay.child.pid! };
+  const baselineTarget: Target = { kind: 'baseline', port: baseline.port, pid: baseline.child.pid! };
   const scenarios: Array<{ name: string; pairs: number; mode: WriteMode }> = [
     { name: 'batched_1pair', pairs: 1, mode: 'batched' },
     { name: 'perFrame_1pair', pairs: 1, mode: 'per-frame' },
@@ -120,9 +139,15 @@ async function main() {
     secondsPerRun: seconds,
   };
   try {
+    // Let both forwarders' JIT settle before anything is measured.
+    for (const target of [baselineTarget, relayTarget]) {
+      await throughput(target, 4, 'batched');
+      await throughput(target, 1, 'per-frame');
+    }
     for (const scenario of selected) {
-      const relayRuns: Array<{ gbps: number; framesPerSec: number }> = [];
-      const baseRuns: Array<{ gbps: number; framesPerSec: number }> = [];
+      const relayRuns: Array<Awaited<ReturnType<typeof throughput>>> = [];
+      const baseRuns: Array<Awaited<ReturnType<typeof throughput>>> = [];
+      const cpuRatios: number[] = [];
       const ratios: number[] = [];
       const dropsBefore = await relayDrops();
       for (let run = 0; run < runs; run++) {
@@ -139,9 +164,11 @@ async function main() {
         baseRuns.push(base);
         relayRuns.push(rel);
         ratios.push(rel.gbps / base.gbps);
+        cpuRatios.push(base.cpuMsPerGB / rel.cpuMsPerGB);
         console.log(
-          `${scenario.name} run ${run + 1}/${runs}: relay ${rel.gbps.toFixed(2)} Gbit/s, ` +
-            `baseline ${base.gbps.toFixed(2)} Gbit/s, ratio ${(rel.gbps / base.gbps).toFixed(2)}`,
+          `${scenario.name} run ${run + 1}/${runs}: relay ${rel.gbps.toFixed(2)} Gbit/s ` +
+            `(${rel.cpuMsPerGB.toFixed(0)} CPU-ms/GB), baseline ${base.gbps.toFixed(2)} Gbit/s ` +
+            `(${base.cpuMsPerGB.toFixed(0)} CPU-ms/GB), ratio ${(rel.gbps / base.gbps).toFixed(2)}`,
         );
       }
       result[scenario.name] = {
@@ -150,7 +177,11 @@ async function main() {
         relayFramesPerSec: Math.round(median(relayRuns.map((r) => r.framesPerSec))),
         baselineFramesPerSec: Math.round(median(baseRuns.map((r) => r.framesPerSec))),
         ratio: round(median(ratios)),
-        relayDroppedFrames: (await relayDrops()) - dropsBefore,
+        relayCpuMsPerGB: round(median(relayRuns.map((r) => r.cpuMsPerGB)), 1),
+        baselineCpuMsPerGB: round(median(baseRuns.map((r) => r.cpuMsPerGB)), 1),
+        // Baseline CPU per byte over relay CPU per byte: 1 = as cheap as the pass-through.
+        cpuEfficiencyRatio: round(median(cpuRatios)),
+        relayDroppedFrames: dropsSince(dropsBefore, await relayDrops()),
       };
     }
     if (!only || only === 'latency') {
@@ -168,7 +199,7 @@ async function main() {
         ] as const) {
           const [pair] = await openPairs(target, 1);
           const samples = await measureLatency(pair!, frames, 2);
-          closePairs([pair!]);
+          await closePairs([pair!]);
           p50.push(percentile(samples, 50));
           p99.push(percentile(samples, 99));
         }

@@ -11,7 +11,7 @@ export interface RelayServerOptions {
   /** Bytes a destination's send queue may hold before frames to it are dropped. Default 4 MiB. */
   maxQueueBytes?: number;
   /** A sender is paused (TCP backpressure) while a destination it wrote to has more than this queued.
-   * Default 64 KiB. */
+   * Default 16 KiB (Node's own write high-water mark, as pipe() uses). */
   pauseThresholdBytes?: number;
   /** Longest such pause. Default 50 ms. */
   maxPauseMs?: number;
@@ -40,7 +40,7 @@ export function resolveServerOptions(options: RelayServerOptions): ResolvedServe
     requireAuth: options.requireAuth ?? false,
     extensions: options.extensions ?? ALL_EXTENSIONS,
     maxQueueBytes: options.maxQueueBytes ?? 4 * 1024 * 1024,
-    pauseThresholdBytes: options.pauseThresholdBytes ?? 64 * 1024,
+    pauseThresholdBytes: options.pauseThresholdBytes ?? 16 * 1024,
     maxPauseMs: options.maxPauseMs ?? 50,
     slowPenaltyMs: options.slowPenaltyMs ?? 1_000,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
