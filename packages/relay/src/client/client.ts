@@ -223,7 +223,7 @@ export class RelayClient implements RelayTransport {
       }, this.opts.connectTimeoutMs),
     );
     socket.on('connect', () => this.onConnect(socket));
-    socket.on('data', (chunk: Buffer) => this.onData_(socket, chunk));
+    socket.on('data', (chunk: Buffer) => this.onSocketData(socket, chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       this.lastError = error.code ?? error.message;
     });
@@ -317,7 +317,7 @@ export class RelayClient implements RelayTransport {
 
   // ---- frames from the relay ---------------------------------------------------------------------------------
 
-  private onData_(socket: Socket, chunk: Buffer): void {
+  private onSocketData(socket: Socket, chunk: Buffer): void {
     if (socket !== this.socket) return;
     this.lastReceivedAt = this.opts.timers.now();
     try {
