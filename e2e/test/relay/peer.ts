@@ -64,7 +64,7 @@ async function thief(withAuth: boolean): Promise<void> {
   socket.on('error', () => undefined);
   const closed = await Promise.race([
     new Promise<boolean>((resolve) => socket.on('close', () => resolve(true))),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000)),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000).unref()),
   ]);
   print({ event: 'result', withAuth, closed, authOk, errors });
   socket.destroy();

@@ -3,13 +3,22 @@
  * the server's plain counters at scrape time so the forwarding path does no metric work.
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { RelayServer } from '../server/server.js';
-import { DROP_REASONS } from '../server/stats.js';
+import { DROP_REASONS, type RelayStats } from '../server/stats.js';
 
-export function createRelayMetrics(server: RelayServer): Registry {
+/** What the metrics read: a RelayServer, or a snapshot of one sent from the forwarding thread. */
+export interface RelayMetricsSource {
+  readonly stats: RelayStats;
+  readonly connectionCount: number;
+  readonly registeredKeyCount: number;
+  readonly queuedBytes: number;
+  readonly maxQueuedBytes: number;
+}
+
+export function createRelayMetrics(server: RelayMetricsSource): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'wirekube_relay_process_' });
-  const stats = server.stats;
+  // Read through the source on every scrape: a snapshot source replaces its stats object.
+  const stats = new Proxy({} as RelayStats, { get: (_target, key: keyof RelayStats) => server.stats[key] });
 
   new Gauge({
     name: 'wirekube_relay_connections',
