@@ -106,7 +106,7 @@ describe('RelayServer routing', () => {
     expect(errors(frames)[0]).toMatch(/^no route to /);
     await eventually(() => r.server.stats.drops.no_route === 2);
     expect(pa.closed).toBe(false);
-  });
+  }, 30_000);
 
   it('drops Data addressed to the sender itself and malformed Data', async () => {
     const r = await relay();
@@ -326,7 +326,7 @@ describe('RelayServer bounded queues', () => {
     const got = datas(await pd.until((f) => datas(f).length === 1));
     expect(got[0]!.body.subarray(32).toString()).toBe('still here');
     expect(pa.closed).toBe(false);
-  });
+  }, 30_000);
 });
 
 describe('RelayServer backpressure', () => {
@@ -358,7 +358,7 @@ describe('RelayServer backpressure', () => {
     expect(got[0]!.body.subarray(32).toString()).toBe('for c');
     await eventually(() => r.server.stats.drops.queue_full > 0);
     expect(r.server.maxQueuedBytes).toBeLessThanOrEqual(512 * 1024 + 65540);
-  });
+  }, 30_000);
 
   it('resumes a paused sender as soon as its destination drains', async () => {
     const r = await relay({
