@@ -205,6 +205,8 @@ export class Session {
       this.forward(buf, start, end);
       return;
     }
+    // The rest of a read after a fatal error is ignored.
+    if (this.state === 'closed') return;
     // Control frames are rare: close any run so that output order follows input order.
     this.flushRun();
     this.control(buf[start + HEADER_SIZE]!, buf.subarray(start + BODY_OFFSET, end));
