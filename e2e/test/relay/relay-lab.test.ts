@@ -268,6 +268,32 @@ describe('relay in the lab: symmetric NAT on both sides', () => {
     );
   });
 
+  it('notices a silently dead TCP path within seconds (ping extension) and recovers', async () => {
+    const since = Date.now();
+    // Blackhole A's relay connection in both directions: no RST, no FIN, just silence.
+    const rules = [
+      ['OUTPUT', '-p', 'tcp', '--dport', String(AUTH_PORT), '-j', 'DROP'],
+      ['INPUT', '-p', 'tcp', '--sport', String(AUTH_PORT), '-j', 'DROP'],
+    ];
+    for (const rule of rules) await a.exec(['iptables', '-I', ...rule]);
+    let detectedMs: number;
+    try {
+      const line = await waitFor(
+        'liveness timeout',
+        () => lines(peerA.process).find((l) => l.event === 'liveness_timeout' && Number(l.time) >= since),
+        30_000,
+      );
+      detectedMs = Number(line.time) - since;
+    } finally {
+      for (const rule of rules) await a.exec(['iptables', '-D', ...rule], { allowFail: true });
+    }
+    // Ping every 2 s, dead after 6 s of silence (checked every 2 s): seconds, not TCP's minutes.
+    expect(detectedMs).toBeLessThan(10_000);
+    await ready(peerA.process, since);
+    const resumeMs = await pingWithin(a, TUNNEL.b, 20_000);
+    console.log(JSON.stringify({ livenessDetectedMs: detectedMs, pingResumedAfterMs: resumeMs }));
+  });
+
   it('core-only clients still relay when auth is not required', async () => {
     await Promise.all([peerA.process.stop(2_000), peerB.process.stop(2_000)]);
     const options = { relayAddress: pub.address, port: OPEN_PORT, extensions: false, withPrivateKey: false };

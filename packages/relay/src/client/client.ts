@@ -57,7 +57,7 @@ export interface RelayClientOptions {
   helloTimeoutMs?: number;
   connectTimeoutMs?: number;
   pingIntervalMs?: number;
-  /** Silence after which a ping-enabled connection is considered dead and replaced. Default 15 s. */
+  /** Silence after which a ping-enabled connection is considered dead and replaced. Default 6 s (3 missed pings). */
   pingTimeoutMs?: number;
   /** Send queue bound; sends beyond it are dropped. Default 1 MiB. */
   maxQueueBytes?: number;
@@ -129,8 +129,8 @@ export class RelayClient implements RelayTransport {
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       helloTimeoutMs: options.helloTimeoutMs ?? 3_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-      pingIntervalMs: options.pingIntervalMs ?? 5_000,
-      pingTimeoutMs: options.pingTimeoutMs ?? 15_000,
+      pingIntervalMs: options.pingIntervalMs ?? 2_000,
+      pingTimeoutMs: options.pingTimeoutMs ?? 6_000,
       maxQueueBytes: options.maxQueueBytes ?? 1024 * 1024,
       timers: options.timers ?? realTimers,
       random: options.random ?? Math.random,

@@ -21,9 +21,9 @@ export interface RelayServerOptions {
   handshakeTimeoutMs?: number;
   /** A connection without the ping extension that sends nothing this long is closed. Default 75 s (3 keepalives). */
   idleTimeoutMs?: number;
-  /** Relay → client Ping period on connections that agreed to the ping extension. Default 5 s. */
+  /** Relay → client Ping period on connections that agreed to the ping extension. Default 2 s. */
   pingIntervalMs?: number;
-  /** Silence after which a ping-enabled connection is declared dead. Default 15 s. */
+  /** Silence after which a ping-enabled connection is declared dead. Default 6 s (3 missed pings). */
   pingTimeoutMs?: number;
   /** Period of the housekeeping sweep that drives the timeouts above. Default 1 s. */
   sweepIntervalMs?: number;
@@ -45,8 +45,8 @@ export function resolveServerOptions(options: RelayServerOptions): ResolvedServe
     slowPenaltyMs: options.slowPenaltyMs ?? 1_000,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     idleTimeoutMs: options.idleTimeoutMs ?? 75_000,
-    pingIntervalMs: options.pingIntervalMs ?? 5_000,
-    pingTimeoutMs: options.pingTimeoutMs ?? 15_000,
+    pingIntervalMs: options.pingIntervalMs ?? 2_000,
+    pingTimeoutMs: options.pingTimeoutMs ?? 6_000,
     sweepIntervalMs: options.sweepIntervalMs ?? 1_000,
     closeGraceMs: options.closeGraceMs ?? 2_000,
     timers: options.timers ?? realTimers,
