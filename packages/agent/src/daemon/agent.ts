@@ -8,6 +8,7 @@ import {
   type WireKubeMesh,
   type WireKubePeer,
 } from '@wirekube/crd-types';
+import { formatIp, tryParseEndpoint } from '@wirekube/netlink';
 import type { Logger } from 'pino';
 import type { Dataplane } from '../dataplane/types.js';
 import { summaryChanged } from '../dataplane/types.js';
@@ -402,6 +403,8 @@ export class Agent implements HealthSource {
       }
       const observed = new Map<string, ObservedPeer>((device?.peers ?? []).map((p) => [p.publicKey, p]));
       const self = this.peerInformer.get(this.selfName);
+      const own = this.endpoint ? tryParseEndpoint(this.endpoint.endpoint) : undefined;
+      const publicIP = own ? formatIp(own.bytes) : undefined;
       const desired = plan({
         nodeName: this.config.nodeName,
         mesh,
@@ -410,7 +413,7 @@ export class Agent implements HealthSource {
         ...(self ? { self } : {}),
         peers: this.peerInformer.list(),
         observed,
-        ...(this.endpoint ? { publicIP: hostOf(this.endpoint.endpoint) } : {}),
+        ...(publicIP ? { publicIP } : {}),
         protectedAddresses: [...(this.config.protectedAddresses ?? []), ...this.hostAddresses],
         nowMs: this.now(),
       });
@@ -507,9 +510,4 @@ export class Agent implements HealthSource {
       );
     }
   }
-}
-
-function hostOf(endpoint: string): string {
-  const match = /^\[?([^\]]+?)\]?:\d+$/.exec(endpoint);
-  return match ? match[1]! : endpoint;
 }

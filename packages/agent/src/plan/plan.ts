@@ -8,7 +8,7 @@ import {
   RULE_PRIORITY,
   type WireKubePeer,
 } from '@wirekube/crd-types';
-import { meshSysctls, type SysctlSetting } from '@wirekube/netlink';
+import { formatIp, meshSysctls, type SysctlSetting, tryParseEndpoint } from '@wirekube/netlink';
 import {
   containsAddress,
   formatPrefix,
@@ -17,7 +17,7 @@ import {
   parseAddress,
   parsePrefix,
 } from './cidr.js';
-import { isKey, parseEndpoint } from './peer-check.js';
+import { isKey } from './peer-check.js';
 import { PrefixSet } from './prefix-set.js';
 import type { DesiredNode, DesiredPeer, DesiredRoute, DesiredRule, PlanInput, SkippedPeer } from './types.js';
 
@@ -167,10 +167,12 @@ function desiredPeer(input: PlanInput, candidate: Candidate, isConnected: boolea
  * rarely hairpin, so the peer's LAN address is the only one that works.
  */
 function chooseEndpoint(input: PlanInput, peer: WireKubePeer): string | undefined {
-  const publicEndpoint = parseEndpoint(peer.spec.endpoint);
-  const internal = parseEndpoint(peer.metadata.annotations?.[ANNOTATIONS.internalEndpoint]);
-  if (internal && publicEndpoint && input.publicIP && publicEndpoint.ip === input.publicIP) {
-    return peer.metadata.annotations?.[ANNOTATIONS.internalEndpoint];
+  // WireGuard takes no DNS names and plan() must not resolve them: only literal ip:port endpoints count.
+  const publicEndpoint = peer.spec.endpoint ? tryParseEndpoint(peer.spec.endpoint) : undefined;
+  const internalText = peer.metadata.annotations?.[ANNOTATIONS.internalEndpoint];
+  const internal = internalText ? tryParseEndpoint(internalText) : undefined;
+  if (internal && publicEndpoint && input.publicIP && formatIp(publicEndpoint.bytes) === input.publicIP) {
+    return internalText;
   }
   return publicEndpoint ? peer.spec.endpoint : undefined;
 }
