@@ -13,7 +13,7 @@ export const DEFAULT_PERSISTENT_KEEPALIVE = 25;
 
 export interface OwnEndpointOptions {
   nodeName: string;
-  /** Seconds, written into the own WireKubePeer. */
+  /** For a new own WireKubePeer, or one without a value; a value in the CR is the user's and is kept. */
   persistentKeepalive?: number;
   /** On first creation of the own WireKubePeer only: seed allowedIPs with the node's InternalIP/32. */
   initAllowedIPs?: boolean;
@@ -100,7 +100,9 @@ export function ownFacts(
   const facts: OwnPeerFacts = {
     nodeName: options.nodeName,
     publicKey: state.keys.publicKey,
-    persistentKeepalive: options.persistentKeepalive ?? DEFAULT_PERSISTENT_KEEPALIVE,
+    // The CR's value wins (issue 11.9): the flag only fills in a missing one.
+    persistentKeepalive:
+      current?.spec.persistentKeepalive ?? options.persistentKeepalive ?? DEFAULT_PERSISTENT_KEEPALIVE,
   };
   if (state.node.uid) facts.nodeUid = state.node.uid;
   if (found) facts.endpoint = found.endpoint;

@@ -2,6 +2,7 @@ import { type EndpointDiscoveryMethod, peerNameForNode, type WireKubePeer } from
 import {
   Backoff,
   type Clock,
+  mergePatchFor,
   ReconcileLoop,
   type ReconcileResult,
   type Reconciler,
@@ -127,7 +128,11 @@ export class AgentReconciler implements Reconciler {
       if (!current.has(name)) this.reportedSkips.delete(name);
   }
 
-  /** Writes the own status when it changed (throttled, status/throttle.ts). */
+  /**
+   * Writes the own status when it changed (throttled, status/throttle.ts). The patch is computed against the
+   * status the API server has, with nulls for keys that went away: a merge patch naming only the current keys
+   * would keep a deleted peer in peerTransports forever (issue 11.6).
+   */
   private async writeStatus(
     desired: DesiredNode,
     observed: ReadonlyMap<string, ObservedPeer>,
@@ -146,8 +151,9 @@ export class AgentReconciler implements Reconciler {
     const now = this.deps.now();
     const previous = this.writtenStatus ?? (self.status ? { status: self.status, atMs: 0 } : undefined);
     if (!statusWriteDue(previous, status, now)) return;
+    const patch = mergePatchFor(self.status, status);
     try {
-      await this.deps.kube.patchPeerStatus(this.selfName, status);
+      if (patch) await this.deps.kube.patchPeerStatus(this.selfName, patch);
       this.writtenStatus = { status, atMs: now };
     } catch (error) {
       this.deps.metrics.errors.inc({ component: 'kube' });
