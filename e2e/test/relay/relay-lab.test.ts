@@ -109,7 +109,7 @@ async function startPeer(
 
 async function ready(peer: LabProcess, after = 0): Promise<Line> {
   return waitFor('relay client ready', () =>
-    lines(peer).find((l) => l.event === 'relay_ready' && Number(l.time) >= after),
+    lines(peer).find((l) => l.event === 'relay-ready' && Number(l.time) >= after),
   );
 }
 
@@ -202,7 +202,7 @@ describe('relay in the lab: symmetric NAT on both sides', () => {
     peerA = await startPeer(a, { ...options, self: keysA, peer: keysB });
     peerB = await startPeer(b, { ...options, self: keysB, peer: keysA });
     const [readyA] = await Promise.all([ready(peerA.process), ready(peerB.process)]);
-    expect(readyA).toMatchObject({ authenticated: true, extensions: [1, 2] });
+    expect(readyA).toMatchObject({ authenticated: true, extensions: [1, 2, 3] });
     // The agent's lever: WireGuard's endpoint for the peer moves to the local proxy.
     await wgSetPeer(a, 'wg0', {
       publicKey: keysB.publicKey,
@@ -244,14 +244,14 @@ describe('relay in the lab: symmetric NAT on both sides', () => {
     expect(String((core.errors as string[])[0])).toMatch(/key already registered/);
     // The owner's session is untouched.
     expect(await a.exec(['ping', '-n', '-c3', '-i', '0.2', '-W2', TUNNEL.b])).toMatchObject({ code: 0 });
-    expect(lines(peerA.process).filter((l) => l.event === 'relay_disconnected')).toEqual([]);
+    expect(lines(peerA.process).filter((l) => l.event === 'relay-disconnected')).toEqual([]);
   });
 
   it('kill and restart the relay: clients reconnect within the backoff and the ping resumes', async () => {
     await authRelay.stop(0); // SIGKILL: a crash, no goodbye
     const killedAt = Date.now();
     await waitFor('clients notice', () =>
-      [peerA, peerB].every((p) => lines(p.process).some((l) => l.event === 'relay_disconnected')),
+      [peerA, peerB].every((p) => lines(p.process).some((l) => l.event === 'relay-disconnected')),
     );
     expect(await pingOnce(a, TUNNEL.b)).toBe(false);
     await sleep(1_500); // down for a while: the clients go through a couple of backoff steps
@@ -280,7 +280,7 @@ describe('relay in the lab: symmetric NAT on both sides', () => {
     try {
       const line = await waitFor(
         'liveness timeout',
-        () => lines(peerA.process).find((l) => l.event === 'liveness_timeout' && Number(l.time) >= since),
+        () => lines(peerA.process).find((l) => l.event === 'liveness-timeout' && Number(l.time) >= since),
         30_000,
       );
       detectedMs = Number(line.time) - since;
