@@ -10,6 +10,7 @@
 //   MODE=thief                   instead: try to register PUBLIC_KEY with a wrong private key (auth) or
 //                                without one (core), print what the relay answered, exit
 import { connect } from 'node:net';
+import { generateRawKeyPair, keyFromBase64, keyToBase64, RelayClient, UdpProxy } from '@wirekube/relay';
 import {
   computeProof,
   Extension,
@@ -19,13 +20,8 @@ import {
   encodeRegister,
   FrameDecoder,
   FrameType,
-  generateRawKeyPair,
-  keyFromBase64,
-  keyToBase64,
   parseAuthChallenge,
-  RelayClient,
-  UdpProxy,
-} from '@wirekube/relay';
+} from '@wirekube/relay/internals';
 import { pino } from 'pino';
 
 const env = process.env;
@@ -45,9 +41,10 @@ async function thief(withAuth: boolean): Promise<void> {
   const wrongKey = generateRawKeyPair().privateKey;
   let authOk = false;
   socket.on('connect', () => {
-    socket.write(encodeRegister(publicKey));
-    if (withAuth) socket.write(encodeHello([Extension.Auth]));
-    else socket.write(encodeData(generateRawKeyPair().publicKey, Buffer.from('hijack')));
+    const claim = withAuth
+      ? encodeHello([Extension.Auth])
+      : encodeData(generateRawKeyPair().publicKey, Buffer.from('hijack'));
+    socket.write(Buffer.concat([encodeRegister(publicKey), claim]));
   });
   socket.on('data', (chunk: Buffer) => {
     for (const frame of decoder.decode(chunk)) {
@@ -76,7 +73,8 @@ async function peer(): Promise<void> {
     host,
     port,
     publicKey,
-    ...(env.PRIVATE_KEY ? { privateKey: keyFromBase64(env.PRIVATE_KEY) } : {}),
+    // The ownership proof is on whenever the node has its private key (it always has, in the agent).
+    ...(env.PRIVATE_KEY ? { privateKey: keyFromBase64(env.PRIVATE_KEY) } : { auth: false }),
     extensions: env.EXTENSIONS !== 'false',
     logger,
   });
