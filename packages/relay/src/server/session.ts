@@ -237,8 +237,7 @@ export class Session {
     // Consecutive frames mostly go to the same peer: a 32-byte compare is cheaper than a string and a Map lookup.
     const cached = this.cachedDest;
     if (
-      cached !== null &&
-      cached.active &&
+      cached?.active &&
       this.cachedVersion === this.host.routesVersion &&
       buf.compare(this.cachedKey, 0, KEY_SIZE, keyStart, keyEnd) === 0
     ) {
