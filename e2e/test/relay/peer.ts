@@ -9,6 +9,7 @@
 //   EXTENSIONS=false             speak only the four core frames
 //   MODE=thief                   instead: try to register PUBLIC_KEY with a wrong private key (auth) or
 //                                without one (core), print what the relay answered, exit
+//   THIEF_SILENT=true            (core thief) send only Register and wait, as a core client without traffic does
 import { connect } from 'node:net';
 import { generateRawKeyPair, keyFromBase64, keyToBase64, RelayClient, UdpProxy } from '@wirekube/relay';
 import {
@@ -34,16 +35,20 @@ function print(line: Record<string, unknown>): void {
 }
 
 /** A client that claims someone else's key. Reports the Error texts the relay sends and whether it closed. */
-async function thief(withAuth: boolean): Promise<void> {
+async function thief(withAuth: boolean, silent: boolean): Promise<void> {
   const socket = connect({ host, port });
+  let connectedAt = 0;
   const decoder = new FrameDecoder();
   const errors: string[] = [];
   const wrongKey = generateRawKeyPair().privateKey;
   let authOk = false;
   socket.on('connect', () => {
+    connectedAt = Date.now();
     const claim = withAuth
       ? encodeHello([Extension.Auth])
-      : encodeData(generateRawKeyPair().publicKey, Buffer.from('hijack'));
+      : silent
+        ? Buffer.alloc(0)
+        : encodeData(generateRawKeyPair().publicKey, Buffer.from('hijack'));
     socket.write(Buffer.concat([encodeRegister(publicKey), claim]));
   });
   socket.on('data', (chunk: Buffer) => {
@@ -61,9 +66,9 @@ async function thief(withAuth: boolean): Promise<void> {
   socket.on('error', () => undefined);
   const closed = await Promise.race([
     new Promise<boolean>((resolve) => socket.on('close', () => resolve(true))),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000).unref()),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 15_000).unref()),
   ]);
-  print({ event: 'result', withAuth, closed, authOk, errors });
+  print({ event: 'result', withAuth, closed, closedAfterMs: Date.now() - connectedAt, authOk, errors });
   socket.destroy();
 }
 
@@ -99,5 +104,5 @@ async function peer(): Promise<void> {
   }, 1_000).unref();
 }
 
-if (env.MODE === 'thief') await thief(env.THIEF_AUTH !== 'false');
+if (env.MODE === 'thief') await thief(env.THIEF_AUTH !== 'false', env.THIEF_SILENT === 'true');
 else await peer();

@@ -222,15 +222,16 @@ describe('relay in the lab: symmetric NAT on both sides', () => {
 
   it('a client without the private key cannot take over a registered key when auth is required', async () => {
     const thief = lab.host('thief');
-    const attempt = async (withAuth: boolean) => {
+    const attempt = async (withAuth: boolean, publicKey = keysA.publicKey, silent = false) => {
       const result = await thief.exec(['node', '--import', 'tsx', PEER], {
         cwd: repoRoot,
         env: {
           MODE: 'thief',
           THIEF_AUTH: String(withAuth),
+          THIEF_SILENT: String(silent),
           RELAY_HOST: pub.address,
           RELAY_PORT: String(AUTH_PORT),
-          PUBLIC_KEY: keysA.publicKey,
+          PUBLIC_KEY: publicKey,
         },
       });
       return lines({ output: () => result.stdout } as LabProcess).find((l) => l.event === 'result')!;
@@ -242,6 +243,13 @@ describe('relay in the lab: symmetric NAT on both sides', () => {
     expect(core).toMatchObject({ closed: true, authOk: false });
     // The key is taken: an unproven registration is refused outright.
     expect(String((core.errors as string[])[0])).toMatch(/key already registered/);
+    // A core-only client that registers a free key and then waits (no traffic yet) is told why at once, not
+    // after the relay's 10 s handshake timeout.
+    const silent = await attempt(false, (await wgKeys(thief)).publicKey, true);
+    expect(silent).toMatchObject({ closed: true, authOk: false });
+    expect(String((silent.errors as string[])[0])).toMatch(/^authentication required/);
+    expect(Number(silent.closedAfterMs)).toBeLessThan(5_000);
+    console.log(JSON.stringify({ coreClientRefusedAfterMs: silent.closedAfterMs }));
     // The owner's session is untouched.
     expect(await a.exec(['ping', '-n', '-c3', '-i', '0.2', '-W2', TUNNEL.b])).toMatchObject({ code: 0 });
     expect(lines(peerA.process).filter((l) => l.event === 'relay-disconnected')).toEqual([]);
