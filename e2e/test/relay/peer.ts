@@ -9,7 +9,9 @@
 //   EXTENSIONS=false             speak only the four core frames
 //   MODE=thief                   instead: try to register PUBLIC_KEY with a wrong private key (auth) or
 //                                without one (core), print what the relay answered, exit
+//   THIEF_SILENT=true            (core thief) send only Register and wait, as a core client without traffic does
 import { connect } from 'node:net';
+import { generateRawKeyPair, keyFromBase64, keyToBase64, RelayClient, UdpProxy } from '@wirekube/relay';
 import {
   computeProof,
   Extension,
@@ -19,13 +21,8 @@ import {
   encodeRegister,
   FrameDecoder,
   FrameType,
-  generateRawKeyPair,
-  keyFromBase64,
-  keyToBase64,
   parseAuthChallenge,
-  RelayClient,
-  UdpProxy,
-} from '@wirekube/relay';
+} from '@wirekube/relay/internals';
 import { pino } from 'pino';
 
 const env = process.env;
@@ -38,16 +35,21 @@ function print(line: Record<string, unknown>): void {
 }
 
 /** A client that claims someone else's key. Reports the Error texts the relay sends and whether it closed. */
-async function thief(withAuth: boolean): Promise<void> {
+async function thief(withAuth: boolean, silent: boolean): Promise<void> {
   const socket = connect({ host, port });
+  let connectedAt = 0;
   const decoder = new FrameDecoder();
   const errors: string[] = [];
   const wrongKey = generateRawKeyPair().privateKey;
   let authOk = false;
   socket.on('connect', () => {
-    socket.write(encodeRegister(publicKey));
-    if (withAuth) socket.write(encodeHello([Extension.Auth]));
-    else socket.write(encodeData(generateRawKeyPair().publicKey, Buffer.from('hijack')));
+    connectedAt = Date.now();
+    const claim = withAuth
+      ? encodeHello([Extension.Auth])
+      : silent
+        ? Buffer.alloc(0)
+        : encodeData(generateRawKeyPair().publicKey, Buffer.from('hijack'));
+    socket.write(Buffer.concat([encodeRegister(publicKey), claim]));
   });
   socket.on('data', (chunk: Buffer) => {
     for (const frame of decoder.decode(chunk)) {
@@ -64,9 +66,9 @@ async function thief(withAuth: boolean): Promise<void> {
   socket.on('error', () => undefined);
   const closed = await Promise.race([
     new Promise<boolean>((resolve) => socket.on('close', () => resolve(true))),
-    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000).unref()),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 15_000).unref()),
   ]);
-  print({ event: 'result', withAuth, closed, authOk, errors });
+  print({ event: 'result', withAuth, closed, closedAfterMs: Date.now() - connectedAt, authOk, errors });
   socket.destroy();
 }
 
@@ -76,7 +78,8 @@ async function peer(): Promise<void> {
     host,
     port,
     publicKey,
-    ...(env.PRIVATE_KEY ? { privateKey: keyFromBase64(env.PRIVATE_KEY) } : {}),
+    // The ownership proof is on whenever the node has its private key (it always has, in the agent).
+    ...(env.PRIVATE_KEY ? { privateKey: keyFromBase64(env.PRIVATE_KEY) } : { auth: false }),
     extensions: env.EXTENSIONS !== 'false',
     logger,
   });
@@ -101,5 +104,5 @@ async function peer(): Promise<void> {
   }, 1_000).unref();
 }
 
-if (env.MODE === 'thief') await thief(env.THIEF_AUTH !== 'false');
+if (env.MODE === 'thief') await thief(env.THIEF_AUTH !== 'false', env.THIEF_SILENT === 'true');
 else await peer();

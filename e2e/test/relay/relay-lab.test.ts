@@ -109,7 +109,7 @@ async function startPeer(
 
 async function ready(peer: LabProcess, after = 0): Promise<Line> {
   return waitFor('relay client ready', () =>
-    lines(peer).find((l) => l.event === 'relay_ready' && Number(l.time) >= after),
+    lines(peer).find((l) => l.event === 'relay-ready' && Number(l.time) >= after),
   );
 }
 
@@ -202,7 +202,7 @@ describe('relay in the lab: symmetric NAT on both sides', () => {
     peerA = await startPeer(a, { ...options, self: keysA, peer: keysB });
     peerB = await startPeer(b, { ...options, self: keysB, peer: keysA });
     const [readyA] = await Promise.all([ready(peerA.process), ready(peerB.process)]);
-    expect(readyA).toMatchObject({ authenticated: true, extensions: [1, 2] });
+    expect(readyA).toMatchObject({ authenticated: true, extensions: [1, 2, 3] });
     // The agent's lever: WireGuard's endpoint for the peer moves to the local proxy.
     await wgSetPeer(a, 'wg0', {
       publicKey: keysB.publicKey,
@@ -222,15 +222,16 @@ describe('relay in the lab: symmetric NAT on both sides', () => {
 
   it('a client without the private key cannot take over a registered key when auth is required', async () => {
     const thief = lab.host('thief');
-    const attempt = async (withAuth: boolean) => {
+    const attempt = async (withAuth: boolean, publicKey = keysA.publicKey, silent = false) => {
       const result = await thief.exec(['node', '--import', 'tsx', PEER], {
         cwd: repoRoot,
         env: {
           MODE: 'thief',
           THIEF_AUTH: String(withAuth),
+          THIEF_SILENT: String(silent),
           RELAY_HOST: pub.address,
           RELAY_PORT: String(AUTH_PORT),
-          PUBLIC_KEY: keysA.publicKey,
+          PUBLIC_KEY: publicKey,
         },
       });
       return lines({ output: () => result.stdout } as LabProcess).find((l) => l.event === 'result')!;
@@ -242,16 +243,23 @@ describe('relay in the lab: symmetric NAT on both sides', () => {
     expect(core).toMatchObject({ closed: true, authOk: false });
     // The key is taken: an unproven registration is refused outright.
     expect(String((core.errors as string[])[0])).toMatch(/key already registered/);
+    // A core-only client that registers a free key and then waits (no traffic yet) is told why at once, not
+    // after the relay's 10 s handshake timeout.
+    const silent = await attempt(false, (await wgKeys(thief)).publicKey, true);
+    expect(silent).toMatchObject({ closed: true, authOk: false });
+    expect(String((silent.errors as string[])[0])).toMatch(/^authentication required/);
+    expect(Number(silent.closedAfterMs)).toBeLessThan(5_000);
+    console.log(JSON.stringify({ coreClientRefusedAfterMs: silent.closedAfterMs }));
     // The owner's session is untouched.
     expect(await a.exec(['ping', '-n', '-c3', '-i', '0.2', '-W2', TUNNEL.b])).toMatchObject({ code: 0 });
-    expect(lines(peerA.process).filter((l) => l.event === 'relay_disconnected')).toEqual([]);
+    expect(lines(peerA.process).filter((l) => l.event === 'relay-disconnected')).toEqual([]);
   });
 
   it('kill and restart the relay: clients reconnect within the backoff and the ping resumes', async () => {
     await authRelay.stop(0); // SIGKILL: a crash, no goodbye
     const killedAt = Date.now();
     await waitFor('clients notice', () =>
-      [peerA, peerB].every((p) => lines(p.process).some((l) => l.event === 'relay_disconnected')),
+      [peerA, peerB].every((p) => lines(p.process).some((l) => l.event === 'relay-disconnected')),
     );
     expect(await pingOnce(a, TUNNEL.b)).toBe(false);
     await sleep(1_500); // down for a while: the clients go through a couple of backoff steps
@@ -280,7 +288,7 @@ describe('relay in the lab: symmetric NAT on both sides', () => {
     try {
       const line = await waitFor(
         'liveness timeout',
-        () => lines(peerA.process).find((l) => l.event === 'liveness_timeout' && Number(l.time) >= since),
+        () => lines(peerA.process).find((l) => l.event === 'liveness-timeout' && Number(l.time) >= since),
         30_000,
       );
       detectedMs = Number(line.time) - since;

@@ -16,6 +16,9 @@ export interface Pair {
   sender: Socket;
   receiver: Socket;
   receiverKey: Buffer;
+  /** Bytes the sender handed to its socket, and bytes the receiver got, over the pair's whole life. */
+  sentBytes: number;
+  receivedBytes: number;
 }
 
 /** User + system CPU seconds a process has used (Linux /proc, 100 ticks per second). */
@@ -43,16 +46,28 @@ export async function openPairs(target: Target, count: number): Promise<Pair[]> 
       receiver.write(encodeRegister(receiverKey));
       sender.write(encodeRegister(generateRawKeyPair().publicKey));
     }
-    pairs.push({ sender, receiver, receiverKey });
+    const pair: Pair = { sender, receiver, receiverKey, sentBytes: 0, receivedBytes: 0 };
+    receiver.on('data', (chunk: Buffer) => {
+      pair.receivedBytes += chunk.length;
+    });
+    pairs.push(pair);
   }
   if (target.kind === 'relay') await new Promise((resolve) => setTimeout(resolve, 100));
   return pairs;
 }
 
-/** Senders first, receivers once what was in flight has arrived (so the relay does not count it as no_route). */
-export async function closePairs(pairs: Pair[]): Promise<void> {
+/**
+ * Senders first; each receiver only once every byte its sender wrote has arrived. A fixed grace was not enough:
+ * with 16 pairs the forwarder's socket buffers still held megabytes after 200 ms on a loaded machine, and closing
+ * the receivers then made the relay count the rest as no_route drops. Bounded by `timeoutMs` in case a forwarder
+ * really dropped something (the drop counters then say so).
+ */
+export async function closePairs(pairs: Pair[], timeoutMs = 10_000): Promise<void> {
   for (const pair of pairs) pair.sender.end();
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  const deadline = performance.now() + timeoutMs;
+  while (pairs.some((pair) => pair.receivedBytes < pair.sentBytes) && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   for (const pair of pairs) {
     pair.sender.destroy();
     pair.receiver.destroy();
@@ -67,26 +82,19 @@ export async function measureThroughput(
   warmup: number,
   forwarderPid: number,
 ): Promise<{ bytes: number; seconds: number; cpuSeconds: number }> {
-  let counting = false;
-  let received = 0;
   let running = true;
-  for (const pair of pairs) {
-    pair.receiver.on('data', (chunk: Buffer) => {
-      if (counting) received += chunk.length;
-    });
-  }
+  const receivedSoFar = () => pairs.reduce((sum, pair) => sum + pair.receivedBytes, 0);
   const senders = pairs.map((pair) => pump(pair, mode, () => running));
   await new Promise((resolve) => setTimeout(resolve, warmup * 1000));
-  counting = true;
+  const receivedAtStart = receivedSoFar();
   const cpuStart = cpuSecondsOf(forwarderPid);
   const start = performance.now();
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  counting = false;
+  const received = receivedSoFar() - receivedAtStart;
   const elapsed = (performance.now() - start) / 1000;
   const cpuSeconds = cpuSecondsOf(forwarderPid) - cpuStart;
   running = false;
   await Promise.all(senders);
-  for (const pair of pairs) pair.receiver.removeAllListeners('data');
   return { bytes: received, seconds: elapsed, cpuSeconds };
 }
 
@@ -98,9 +106,13 @@ async function pump(pair: Pair, mode: WriteMode, running: () => boolean): Promis
     let ok = true;
     if (mode === 'batched') {
       ok = socket.write(batch);
+      pair.sentBytes += batch.length;
     } else {
       // Fresh buffer per write, as a client framing each datagram would produce.
-      for (let i = 0; i < 32 && ok; i++) ok = socket.write(encodeData(pair.receiverKey, frame.subarray(37)));
+      for (let i = 0; i < 32 && ok; i++) {
+        ok = socket.write(encodeData(pair.receiverKey, frame.subarray(37)));
+        pair.sentBytes += frame.length;
+      }
     }
     if (!ok) await once(socket, 'drain');
     else await new Promise((resolve) => setImmediate(resolve));
@@ -111,21 +123,23 @@ async function pump(pair: Pair, mode: WriteMode, running: () => boolean): Promis
 export async function measureLatency(pair: Pair, frames: number, intervalMs: number): Promise<number[]> {
   const latencies: number[] = [];
   let carry: Buffer = Buffer.alloc(0);
-  pair.receiver.on('data', (chunk: Buffer) => {
+  const onData = (chunk: Buffer) => {
     const now = performance.now();
     carry = carry.length ? Buffer.concat([carry, chunk]) : chunk;
     while (carry.length >= FRAME_SIZE) {
       latencies.push((now - carry.readDoubleBE(37)) * 1000);
       carry = carry.subarray(FRAME_SIZE);
     }
-  });
+  };
+  pair.receiver.on('data', onData);
   const payload = Buffer.alloc(DATAGRAM_SIZE);
   for (let i = 0; i < frames; i++) {
     payload.writeDoubleBE(performance.now(), 0);
     pair.sender.write(encodeData(pair.receiverKey, payload));
+    pair.sentBytes += FRAME_SIZE;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   await new Promise((resolve) => setTimeout(resolve, 200));
-  pair.receiver.removeAllListeners('data');
+  pair.receiver.off('data', onData);
   return latencies;
 }

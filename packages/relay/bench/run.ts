@@ -5,7 +5,10 @@
 // baseline/relay within each run; results are medians over the runs, ratios are medians of per-run ratios. The
 // last line of output is one JSON object.
 //
-// Environment: BENCH_RUNS (default 9), BENCH_SECONDS (default 1, plus 0.5 s warm-up per measurement).
+// Environment: BENCH_RUNS (default 9), BENCH_SECONDS (default 1, plus 0.5 s warm-up per measurement),
+// BENCH_ONLY=<scenario>, and BENCH_RELAY_BEFORE=<path to another build's dist/main.js>: measures that relay too, in
+// the same runs against the same baseline (order rotating), so a refactor can be compared before/after under the
+// same machine load. Its results appear as `before` inside each scenario.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
@@ -80,11 +83,34 @@ async function throughput(target: Target, pairsCount: number, mode: WriteMode) {
   }
 }
 
-let relayHttpPort = 0;
+interface RelayUnderTest {
+  name: string;
+  target: Target;
+  httpPort: number;
+  child: ChildProcess;
+}
 
-/** Frames the relay dropped so far, by reason, from its own /metrics. */
-async function relayDrops(): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${relayHttpPort}/metrics`)).text();
+async function startRelay(name: string, main: string): Promise<RelayUnderTest> {
+  let httpPort = 0;
+  const started = await startChild(
+    [main, '--port', '0', '--http-port', '0', '--listen-address', '127.0.0.1', '--http-address', '127.0.0.1'],
+    (line) => {
+      if (line.event !== 'started') return undefined;
+      httpPort = Number(line.httpPort);
+      return Number(line.port);
+    },
+  );
+  return {
+    name,
+    target: { kind: 'relay', port: started.port, pid: started.child.pid! },
+    httpPort,
+    child: started.child,
+  };
+}
+
+/** Frames a relay dropped so far, by reason, from its own /metrics. */
+async function relayDrops(relay: RelayUnderTest): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${relay.httpPort}/metrics`)).text();
   const drops: Record<string, number> = {};
   for (const match of text.matchAll(/^wirekube_relay_dropped_frames_total\{reason="([a-z_]+)"\} (\d+)/gm)) {
     drops[match[1]!] = Number(match[2]);
@@ -101,29 +127,31 @@ function dropsSince(before: Record<string, number>, after: Record<string, number
   return out;
 }
 
+type Measurement = Awaited<ReturnType<typeof throughput>>;
+
+/** Everything one relay build scored in one scenario, against the baseline measured in the same runs. */
+function summarize(runs: Measurement[], baseline: Measurement[], drops: Record<string, number>) {
+  return {
+    relayGbps: round(median(runs.map((r) => r.gbps))),
+    baselineGbps: round(median(baseline.map((r) => r.gbps))),
+    relayFramesPerSec: Math.round(median(runs.map((r) => r.framesPerSec))),
+    baselineFramesPerSec: Math.round(median(baseline.map((r) => r.framesPerSec))),
+    ratio: round(median(runs.map((r, i) => r.gbps / baseline[i]!.gbps))),
+    relayCpuMsPerGB: round(median(runs.map((r) => r.cpuMsPerGB)), 1),
+    baselineCpuMsPerGB: round(median(baseline.map((r) => r.cpuMsPerGB)), 1),
+    // Baseline CPU per byte over relay CPU per byte: 1 = as cheap as the pass-through.
+    cpuEfficiencyRatio: round(median(runs.map((r, i) => baseline[i]!.cpuMsPerGB / r.cpuMsPerGB))),
+    relayDroppedFrames: drops,
+  };
+}
+
 async function main() {
-  const relay = await startChild(
-    [
-      join(here, '../dist/main.js'),
-      '--port',
-      '0',
-      '--http-port',
-      '0',
-      '--listen-address',
-      '127.0.0.1',
-      '--http-address',
-      '127.0.0.1',
-    ],
-    (line) => {
-      if (line.event !== 'started') return undefined;
-      relayHttpPort = Number(line.httpPort);
-      return Number(line.port);
-    },
-  );
+  const relays = [await startRelay('relay', join(here, '../dist/main.js'))];
+  const beforeMain = process.env.BENCH_RELAY_BEFORE;
+  if (beforeMain) relays.push(await startRelay('before', beforeMain));
   const baseline = await startChild(['--import', 'tsx', join(here, 'passthrough.ts')], (line) =>
     Number(line.port),
   );
-  const relayTarget: Target = { kind: 'relay', port: relay.port, pid: relay.child.pid! };
   const baselineTarget: Target = { kind: 'baseline', port: baseline.port, pid: baseline.child.pid! };
   const scenarios: Array<{ name: string; pairs: number; mode: WriteMode }> = [
     { name: 'batched_1pair', pairs: 1, mode: 'batched' },
@@ -139,52 +167,50 @@ async function main() {
     secondsPerRun: seconds,
   };
   try {
-    // Let both forwarders' JIT settle before anything is measured.
-    for (const target of [baselineTarget, relayTarget]) {
+    // Let every forwarder's JIT settle before anything is measured.
+    for (const target of [baselineTarget, ...relays.map((r) => r.target)]) {
       await throughput(target, 4, 'batched');
       await throughput(target, 1, 'per-frame');
     }
     for (const scenario of selected) {
-      const relayRuns: Array<Awaited<ReturnType<typeof throughput>>> = [];
-      const baseRuns: Array<Awaited<ReturnType<typeof throughput>>> = [];
-      const cpuRatios: number[] = [];
-      const ratios: number[] = [];
-      const dropsBefore = await relayDrops();
+      const baseRuns: Measurement[] = [];
+      const relayRuns = new Map<string, Measurement[]>(relays.map((r) => [r.name, []]));
+      const dropsBefore = await Promise.all(relays.map(relayDrops));
       for (let run = 0; run < runs; run++) {
-        // Alternate which goes first so neither always gets the quieter moment of a shared machine.
-        let base: Awaited<ReturnType<typeof throughput>>;
-        let rel: Awaited<ReturnType<typeof throughput>>;
-        if (run % 2 === 0) {
-          base = await throughput(baselineTarget, scenario.pairs, scenario.mode);
-          rel = await throughput(relayTarget, scenario.pairs, scenario.mode);
-        } else {
-          rel = await throughput(relayTarget, scenario.pairs, scenario.mode);
-          base = await throughput(baselineTarget, scenario.pairs, scenario.mode);
+        // Rotate who goes first so nobody always gets the quieter moment of a shared machine.
+        const order = [null, ...relays];
+        for (let i = 0; i < run % order.length; i++) order.push(order.shift()!);
+        const line: string[] = [];
+        for (const relay of order) {
+          const measured = await throughput(
+            relay ? relay.target : baselineTarget,
+            scenario.pairs,
+            scenario.mode,
+          );
+          if (relay) relayRuns.get(relay.name)!.push(measured);
+          else baseRuns.push(measured);
         }
-        baseRuns.push(base);
-        relayRuns.push(rel);
-        ratios.push(rel.gbps / base.gbps);
-        cpuRatios.push(base.cpuMsPerGB / rel.cpuMsPerGB);
+        for (const relay of relays) {
+          const rel = relayRuns.get(relay.name)!.at(-1)!;
+          line.push(
+            `${relay.name} ${rel.gbps.toFixed(2)} Gbit/s (${rel.cpuMsPerGB.toFixed(0)} CPU-ms/GB, ratio ` +
+              `${(rel.gbps / baseRuns.at(-1)!.gbps).toFixed(2)})`,
+          );
+        }
+        const base = baseRuns.at(-1)!;
         console.log(
-          `${scenario.name} run ${run + 1}/${runs}: relay ${rel.gbps.toFixed(2)} Gbit/s ` +
-            `(${rel.cpuMsPerGB.toFixed(0)} CPU-ms/GB), baseline ${base.gbps.toFixed(2)} Gbit/s ` +
-            `(${base.cpuMsPerGB.toFixed(0)} CPU-ms/GB), ratio ${(rel.gbps / base.gbps).toFixed(2)}`,
+          `${scenario.name} run ${run + 1}/${runs}: ${line.join(', ')}, baseline ${base.gbps.toFixed(2)} Gbit/s ` +
+            `(${base.cpuMsPerGB.toFixed(0)} CPU-ms/GB)`,
         );
       }
-      result[scenario.name] = {
-        relayGbps: round(median(relayRuns.map((r) => r.gbps))),
-        baselineGbps: round(median(baseRuns.map((r) => r.gbps))),
-        relayFramesPerSec: Math.round(median(relayRuns.map((r) => r.framesPerSec))),
-        baselineFramesPerSec: Math.round(median(baseRuns.map((r) => r.framesPerSec))),
-        ratio: round(median(ratios)),
-        relayCpuMsPerGB: round(median(relayRuns.map((r) => r.cpuMsPerGB)), 1),
-        baselineCpuMsPerGB: round(median(baseRuns.map((r) => r.cpuMsPerGB)), 1),
-        // Baseline CPU per byte over relay CPU per byte: 1 = as cheap as the pass-through.
-        cpuEfficiencyRatio: round(median(cpuRatios)),
-        relayDroppedFrames: dropsSince(dropsBefore, await relayDrops()),
-      };
+      const dropsAfter = await Promise.all(relays.map(relayDrops));
+      const [main, ...others] = relays.map((relay, i) =>
+        summarize(relayRuns.get(relay.name)!, baseRuns, dropsSince(dropsBefore[i]!, dropsAfter[i]!)),
+      );
+      result[scenario.name] = others.length ? { ...main, before: others[0] } : main;
     }
     if (!only || only === 'latency') {
+      const relay = relays[0]!;
       const latency = {
         relayP50: [] as number[],
         relayP99: [] as number[],
@@ -195,7 +221,7 @@ async function main() {
       for (let run = 0; run < runs; run++) {
         for (const [target, p50, p99] of [
           [baselineTarget, latency.baseP50, latency.baseP99],
-          [relayTarget, latency.relayP50, latency.relayP99],
+          [relay.target, latency.relayP50, latency.relayP99],
         ] as const) {
           const [pair] = await openPairs(target, 1);
           const samples = await measureLatency(pair!, frames, 2);
@@ -228,7 +254,7 @@ async function main() {
       };
     }
   } finally {
-    await stopChild(relay.child);
+    for (const relay of relays) await stopChild(relay.child);
     await stopChild(baseline.child);
   }
   console.log(JSON.stringify(result));

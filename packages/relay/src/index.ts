@@ -1,15 +1,21 @@
-// Codec (shared with the agent).
-
-// Keys and the ownership proof.
-export {
-  generateRawKeyPair,
-  keyFromBase64,
-  keyToBase64,
-  publicKeyOf,
-  type RawKeyPair,
-} from './auth/keys.js';
-export { computeProof, createChallenge, type PendingChallenge, verifyProof } from './auth/proof.js';
-// Agent side: client, pool, UDP proxy.
+/**
+ * @wirekube/relay — the agent's side of the relay path: a connection to the relay (or a pool of replicas) and the
+ * local UDP proxy WireGuard talks to. The relay server program is `@wirekube/relay/server`; frame codecs and the
+ * handshake machines, for tests and tools, are `@wirekube/relay/internals`.
+ *
+ * @example
+ * ```ts
+ * import { RelayPool, UdpProxy } from '@wirekube/relay';
+ *
+ * const relay = new RelayPool({ host: 'relay.example.com', port: 3478, publicKey, privateKey });
+ * await relay.start();                          // one connection per resolved address, ownership proven
+ * const proxy = new UdpProxy({ relay, wireguardPort: 51820 });
+ * const { host, port } = await proxy.addPeer(peerKey);   // point WireGuard's endpoint for the peer here
+ * relay.onControl((from, payload) => {});       // agent-to-agent messages (extension 'control')
+ * relay.sendControl(peerKey, payload);          // false when not negotiated or not connected
+ * ```
+ */
+export { generateRawKeyPair, keyFromBase64, keyToBase64, publicKeyOf, type RawKeyPair } from './auth/keys.js';
 export { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './client/backoff.js';
 export {
   RelayClient,
@@ -19,46 +25,9 @@ export {
   type StateListener,
 } from './client/client.js';
 export { RelayPool, type RelayPoolOptions, type Resolver, systemResolver } from './client/pool.js';
-export type { DataListener, RelayTransport } from './client/transport.js';
-export { FrameDecoder, type FrameRangeHandler } from './codec/decoder.js';
-export {
-  ALL_EXTENSIONS,
-  type AuthChallenge,
-  Extension,
-  encodeAuthChallenge,
-  encodeAuthOk,
-  encodeAuthProof,
-  encodeHello,
-  encodePing,
-  encodePong,
-  encodeWelcome,
-  NONCE_SIZE,
-  PING_TOKEN_SIZE,
-  PROOF_SIZE,
-  parseAuthChallenge,
-  parseExtensionList,
-} from './codec/extensions.js';
-export {
-  BODY_OFFSET,
-  DATA_HEADER_SIZE,
-  encodeData,
-  encodeError,
-  encodeFrame,
-  encodeKeepalive,
-  encodeRegister,
-  type Frame,
-  FrameType,
-  frameTypeName,
-  HEADER_SIZE,
-  isCoreFrameType,
-  KEY_SIZE,
-  MAX_BODY_SIZE,
-  MAX_DATAGRAM_SIZE,
-  MAX_FRAME_LENGTH,
-  MIN_FRAME_LENGTH,
-  writeDataHeader,
-} from './codec/frame.js';
-// Shared.
+export type { ControlListener, DataListener, RelayTransport } from './client/transport.js';
+export { Extension, MAX_CONTROL_PAYLOAD } from './codec/extensions.js';
+export { KEY_SIZE, MAX_DATAGRAM_SIZE } from './codec/frame.js';
 export {
   FrameLengthError,
   RelayArgumentError,
@@ -66,17 +35,10 @@ export {
   RelayConnectionError,
   RelayProtocolError,
 } from './errors.js';
-export { parseConfig, type RelayProgramConfig, USAGE } from './program/config.js';
-export { createRelayMetrics } from './program/metrics.js';
-export { type RunningRelay, runRelay } from './program/run.js';
 export {
   type PeerProxyCounters,
   type ProxyEndpoint,
   UdpProxy,
   type UdpProxyOptions,
 } from './proxy/udp-proxy.js';
-export type { RelayServerOptions } from './server/options.js';
-// Relay side.
-export { RelayServer } from './server/server.js';
-export { DROP_REASONS, type DropReason, type RelayStats } from './server/stats.js';
 export { realTimers, type TimerHandle, type Timers } from './timers.js';

@@ -3,7 +3,7 @@
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Extension, encodeHello } from '../src/codec/extensions.js';
+import { Extension, encodeControl, encodeHello } from '../src/codec/extensions.js';
 import { encodeData, encodeFrame, encodeRegister, FrameType } from '../src/codec/frame.js';
 import { eventually, RawPeer } from './helpers/raw-peer.js';
 import { keyPair, startRelay, type TestRelay } from './helpers/relay.js';
@@ -33,15 +33,20 @@ const TYPES = [...Object.values(FrameType), 0x00, 0x04, 0x7f, 0xfe];
 
 function randomFrame(rng: Rng, keys: Buffer[]): Buffer {
   const type = TYPES[rng.int(TYPES.length)]!;
-  switch (rng.int(4)) {
+  switch (rng.int(5)) {
     case 0:
       return encodeData(keys[rng.int(keys.length)]!, rng.bytes(rng.int(1500)));
+    case 3:
+      // Control frames, well-formed or not (short of a key, or over the 1024-byte payload bound).
+      return rng.int(2) === 0
+        ? encodeControl(keys[rng.int(keys.length)]!, rng.bytes(rng.int(1025)))
+        : encodeFrame(FrameType.Control, rng.bytes(rng.int(2) === 0 ? rng.int(32) : 1057 + rng.int(200)));
     case 1:
       return encodeFrame(type, rng.bytes(rng.int(80)));
     case 2:
       return encodeRegister(keys[rng.int(keys.length)]!);
     default:
-      return encodeHello([Extension.Auth, Extension.Ping, rng.int(256)]);
+      return encodeHello([Extension.Auth, Extension.Ping, Extension.Control, rng.int(256)]);
   }
 }
 
@@ -54,6 +59,7 @@ function randomStream(rng: Rng, keys: Buffer[]): Buffer {
       break;
     case 1: // a plausible session that goes wrong
       parts.push(encodeRegister(keys[rng.int(keys.length)]!));
+      if (rng.int(2) === 0) parts.push(encodeHello([Extension.Ping, Extension.Control]));
       for (let i = rng.int(20); i > 0; i--) parts.push(randomFrame(rng, keys));
       parts.push(rng.bytes(rng.int(64)));
       break;
@@ -112,7 +118,16 @@ describe('relay under random byte streams', () => {
     const pb = await RawPeer.connect(relay.port);
     pa.write(encodeRegister(a.publicKey));
     pb.write(encodeRegister(b.publicKey));
-    await eventually(() => relay.server.registeredKeyCount === 2);
+    // A second good pair that also speaks the control extension.
+    const [c, d] = [keyPair(), keyPair()];
+    const pc = await RawPeer.connect(relay.port);
+    const pd = await RawPeer.connect(relay.port);
+    pc.write(Buffer.concat([encodeRegister(c.publicKey), encodeHello([Extension.Control])]));
+    pd.write(Buffer.concat([encodeRegister(d.publicKey), encodeHello([Extension.Control])]));
+    await eventually(() => relay.server.registeredKeyCount === 4);
+    const controlFromC = () =>
+      pd.frames.filter((f) => f.type === FrameType.Control && f.body.subarray(0, 32).equals(c.publicKey));
+    let controlSent = 0;
 
     const fromA = () =>
       pb.frames.filter((f) => f.type === FrameType.Data && f.body.subarray(0, 32).equals(a.publicKey));
@@ -127,6 +142,8 @@ describe('relay under random byte streams', () => {
         maxQueued = Math.max(maxQueued, relay.server.maxQueuedBytes);
         maxConnections = Math.max(maxConnections, relay.server.connectionCount);
         pa.write(encodeData(b.publicKey, Buffer.from(`steady ${sent++}`)));
+        // Well under the per-connection control rate (100/s).
+        if (sent % 4 === 0) pc.write(encodeControl(d.publicKey, Buffer.from(`control ${controlSent++}`)));
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     })();
@@ -152,11 +169,18 @@ describe('relay under random byte streams', () => {
       .filter((t) => t.startsWith('steady '));
     expect(steadyTexts).toEqual(Array.from({ length: sent }, (_, i) => `steady ${i}`));
     expect(pa.closed || pb.closed).toBe(false);
+    await pd.until(() => controlFromC().length >= controlSent, 10_000);
+    expect(controlFromC().map((f) => f.body.subarray(32).toString())).toEqual(
+      Array.from({ length: controlSent }, (_, i) => `control ${i}`),
+    );
+    expect(pc.closed || pd.closed).toBe(false);
+    // A core-only connection never sees a Control frame.
+    expect(pb.frames.some((f) => f.type === FrameType.Control)).toBe(false);
 
-    // Every fuzz connection is gone; only the pair is registered.
-    await eventually(() => relay.server.connectionCount === 2, 15_000);
-    expect(relay.server.registeredKeyCount).toBe(2);
-    expect(relay.server.stats.connectionsAccepted).toBe(STREAMS + 2);
+    // Every fuzz connection is gone; only the pairs are registered.
+    await eventually(() => relay.server.connectionCount === 4, 15_000);
+    expect(relay.server.registeredKeyCount).toBe(4);
+    expect(relay.server.stats.connectionsAccepted).toBe(STREAMS + 4);
     expect(relay.server.stats.protocolErrors).toBeGreaterThan(100);
 
     // Bounded: per connection at most one partial frame and one queue bound, and nothing held per closed
@@ -164,10 +188,9 @@ describe('relay under random byte streams', () => {
     expect(maxCarried).toBeGreaterThan(0);
     expect(maxCarried).toBeLessThanOrEqual(65540);
     expect(maxQueued).toBeLessThanOrEqual(1024 * 1024 + 65540);
-    expect(maxConnections).toBeLessThanOrEqual(CONCURRENCY + 2 + 50);
+    expect(maxConnections).toBeLessThanOrEqual(CONCURRENCY + 4 + 50);
     const growth = process.memoryUsage().heapUsed - heapBefore;
     expect(growth).toBeLessThan(64 * 1024 * 1024);
-    pa.destroy();
-    pb.destroy();
+    for (const p of [pa, pb, pc, pd]) p.destroy();
   }, 120_000);
 });

@@ -103,9 +103,30 @@ describe('RelayPool', () => {
     expect(got).toEqual(['one', 'two']);
   });
 
+  it('carries control messages through a replica and fails over like Data', async () => {
+    const [first, , port] = await replicas();
+    const [a, b] = [keyPair(), keyPair()];
+    const resolve = async () => ['127.0.0.1', '127.0.0.2'];
+    const pa = pool({ host: 'relay', port, ...a, resolve });
+    const pb = pool({ host: 'relay', port, ...b, resolve });
+    const got: string[] = [];
+    pb.onControl((from, payload) => got.push(`${from.equals(a.publicKey)}:${payload}`));
+    await pa.start();
+    await pb.start();
+    await eventually(() => pa.readyCount === 2 && pb.readyCount === 2);
+    expect(pa.sendControl(b.publicKey, Buffer.from('one'))).toBe(true);
+    await eventually(() => got.length === 1);
+    await first.close();
+    await eventually(() => pa.readyCount === 1 && pb.readyCount === 1);
+    expect(pa.sendControl(b.publicKey, Buffer.from('two'))).toBe(true);
+    await eventually(() => got.length === 2);
+    expect(got).toEqual(['true:one', 'true:two']);
+  });
+
   it('refuses to send when no replica is connected', async () => {
     const p = pool({ host: 'relay', port: 1, ...keyPair(), resolve: async () => [] });
     await p.start();
     expect(p.send(keyPair().publicKey, Buffer.from('x'))).toBe(false);
+    expect(p.sendControl(keyPair().publicKey, Buffer.from('x'))).toBe(false);
   });
 });

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RelayClient } from '../src/client/client.js';
 import type { DataListener, RelayTransport } from '../src/client/transport.js';
 import { UdpProxy } from '../src/proxy/udp-proxy.js';
+import { ManualTimers } from './helpers/manual-timers.js';
 import { eventually } from './helpers/raw-peer.js';
 import { keyPair, startRelay } from './helpers/relay.js';
 
@@ -80,6 +81,22 @@ describe('UdpProxy', () => {
     expect([counters.txPackets, counters.rxPackets, counters.txBytes, counters.rxBytes]).toEqual([
       1, 1, 9, 8,
     ]);
+  });
+
+  it('stamps last tx/rx times from the injected clock', async () => {
+    const wg = await fakeWireGuard();
+    const transport = new FakeTransport();
+    const timers = new ManualTimers();
+    timers.advance(5_000);
+    const p = proxy({ relay: transport, wireguardPort: wg.port, timers });
+    const peer = keyPair().publicKey;
+    const endpoint = await p.addPeer(peer);
+    expect(p.counters(peer)).toMatchObject({ lastTxAt: 0, lastRxAt: 0 });
+    wg.socket.send('out', endpoint.port, endpoint.host);
+    await eventually(() => transport.sent.length === 1);
+    timers.advance(2_500);
+    transport.inject(peer, 'in');
+    expect(p.counters(peer)).toMatchObject({ lastTxAt: 5_000, lastRxAt: 7_500 });
   });
 
   it('ignores local senders other than WireGuard, counts drops and unknown peers', async () => {

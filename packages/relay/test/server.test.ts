@@ -3,6 +3,7 @@ import { computeProof } from '../src/auth/proof.js';
 import {
   Extension,
   encodeAuthProof,
+  encodeControl,
   encodeHello,
   encodePing,
   parseAuthChallenge,
@@ -393,5 +394,118 @@ describe('RelayServer shutdown', () => {
     await r.close();
     await p.untilClosed();
     expect(errors(p.frames)).toEqual(['relay shutting down']);
+  });
+});
+
+describe('RelayServer answers a core-only client on a relay with requireAuth at once', () => {
+  it('refuses with "authentication required" after the 100 ms hello grace, not the 10 s handshake timeout', async () => {
+    const timers = new ManualTimers();
+    const r = await relay({ requireAuth: true, timers });
+    const p = await peer(r);
+    p.write(encodeRegister(keyPair().publicKey));
+    // The Register has been read once the connection is pending (registered, waiting for Hello).
+    const sessions = (r.server as unknown as { sessions: Set<{ machine: { phase: string } }> }).sessions;
+    await eventually(() => [...sessions].some((session) => session.machine.phase === 'pending'));
+    timers.advance(99);
+    expect(p.closed).toBe(false);
+    timers.advance(1);
+    await p.untilClosed();
+    expect(errors(p.frames)).toEqual([
+      'authentication required: this relay only routes keys proven by the auth extension',
+    ]);
+  });
+
+  it('an extension client that sends Register and Hello together is not refused', async () => {
+    const timers = new ManualTimers();
+    const r = await relay({ requireAuth: true, timers });
+    const a = keyPair();
+    const p = await peer(r);
+    p.write(Buffer.concat([encodeRegister(a.publicKey), encodeHello([Extension.Auth])]));
+    await p.until((f) => f.some((x) => x.type === FrameType.AuthChallenge));
+    timers.advance(5_000);
+    expect(p.closed).toBe(false);
+  });
+});
+
+describe('RelayServer control extension', () => {
+  async function controlPeer(r: TestRelay, extensions: number[] = [Extension.Control]) {
+    const keys = keyPair();
+    const p = await peer(r);
+    p.write(Buffer.concat([encodeRegister(keys.publicKey), encodeHello(extensions)]));
+    await p.until((f) => f.some((x) => x.type === FrameType.Welcome));
+    return { p, keys };
+  }
+  const controls = (frames: Frame[]) => frames.filter((f) => f.type === FrameType.Control);
+
+  it('delivers Control with the source key to a connection that agreed to it', async () => {
+    const r = await relay();
+    const a = await controlPeer(r);
+    const b = await controlPeer(r);
+    a.p.write(encodeControl(b.keys.publicKey, Buffer.from('upgrade?')));
+    const got = controls(await b.p.until((f) => controls(f).length === 1));
+    expect(got[0]!.body.subarray(0, 32)).toEqual(a.keys.publicKey);
+    expect(got[0]!.body.subarray(32).toString()).toBe('upgrade?');
+    expect(r.server.stats.controlForwarded).toBe(1);
+    expect(r.server.stats.framesForwarded).toBe(0);
+  });
+
+  it('never sends Control to a core-only connection, and counts it', async () => {
+    const r = await relay();
+    const a = await controlPeer(r);
+    const core = await peer(r);
+    const coreKey = keyPair().publicKey;
+    core.write(encodeRegister(coreKey));
+    await eventually(() => r.server.registeredKeyCount === 2);
+    a.p.write(encodeControl(coreKey, Buffer.from('x')), encodeControl(keyPair().publicKey, Buffer.from('y')));
+    await eventually(() => r.server.stats.drops.no_control === 1 && r.server.stats.drops.no_route === 1);
+    core.write(encodeKeepalive());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(core.frames).toEqual([]);
+  });
+
+  it('forwards only from routed connections: a pending one is refused', async () => {
+    const r = await relay({ requireAuth: true });
+    const owner = keyPair();
+    const b = await peer(r);
+    await authenticate(b, owner.publicKey, owner.privateKey, [Extension.Control]);
+    const p = await peer(r);
+    p.write(
+      Buffer.concat([
+        encodeRegister(keyPair().publicKey),
+        encodeControl(owner.publicKey, Buffer.from('sneak')),
+      ]),
+    );
+    await p.untilClosed();
+    expect(errors(p.frames)[0]).toMatch(/authentication required/);
+    expect(controls(b.frames)).toEqual([]);
+  });
+
+  it('rate-limits per connection: the excess is dropped and counted, the connection stays', async () => {
+    const r = await relay({ controlPerSecond: 10, controlBurst: 5 });
+    const a = await controlPeer(r);
+    const b = await controlPeer(r);
+    a.p.write(
+      Buffer.concat(Array.from({ length: 20 }, () => encodeControl(b.keys.publicKey, Buffer.from('m')))),
+    );
+    await eventually(() => r.server.stats.drops.rate_limited + r.server.stats.controlForwarded === 20);
+    expect(r.server.stats.controlForwarded).toBeGreaterThanOrEqual(5);
+    expect(r.server.stats.controlForwarded).toBeLessThan(10);
+    expect(a.p.closed).toBe(false);
+  });
+
+  it('a malformed Control frame closes that one connection only', async () => {
+    const r = await relay();
+    const bad = await controlPeer(r);
+    const a = await controlPeer(r);
+    const b = await controlPeer(r);
+    bad.p.write(encodeFrame(FrameType.Control, Buffer.alloc(10)));
+    await bad.p.untilClosed();
+    expect(errors(bad.p.frames)[0]).toMatch(/Control body must be a 32-byte key/);
+    const oversized = await controlPeer(r);
+    oversized.p.write(encodeFrame(FrameType.Control, Buffer.alloc(32 + 1025)));
+    await oversized.p.untilClosed();
+    a.p.write(encodeControl(b.keys.publicKey, Buffer.from('still fine')));
+    await b.p.until((f) => controls(f).length === 1);
+    expect(a.p.closed || b.p.closed).toBe(false);
   });
 });

@@ -1,27 +1,17 @@
 /**
- * The agent's connection to one relay: connect, Register, negotiate extensions (auth proof, ping liveness) when
- * the relay speaks them, keepalive every 25 s, and reconnect with exponential backoff 1 s → 30 s.
+ * The agent's connection to one relay: connect, run the handshake (client/handshake.ts: Register, extensions,
+ * ownership proof, core fallback), keepalive every 25 s, ping liveness, and reconnect with exponential backoff
+ * 1 s → 30 s. This class owns the socket and the timers; the handshake's decisions are the pure machine's.
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { type Logger, pino } from 'pino';
 import { keyToBase64, publicKeyOf } from '../auth/keys.js';
-import { computeProof } from '../auth/proof.js';
 import { FrameDecoder } from '../codec/decoder.js';
-import {
-  Extension,
-  encodeAuthProof,
-  encodeHello,
-  encodePing,
-  encodePong,
-  PING_TOKEN_SIZE,
-  parseAuthChallenge,
-  parseExtensionList,
-} from '../codec/extensions.js';
+import { Extension, encodeControl, encodePing, encodePong, PING_TOKEN_SIZE } from '../codec/extensions.js';
 import {
   BODY_OFFSET,
   encodeData,
   encodeKeepalive,
-  encodeRegister,
   FrameType,
   HEADER_SIZE,
   KEY_SIZE,
@@ -29,7 +19,15 @@ import {
 import { RelayArgumentError, RelayConnectionError } from '../errors.js';
 import { realTimers, type TimerHandle, type Timers } from '../timers.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
-import type { DataListener, RelayTransport } from './transport.js';
+import {
+  type ClientHandshakeConfig,
+  type ClientHandshakeState,
+  type ClientTransition,
+  isEchoProbe,
+  nextClient,
+  startClient,
+} from './handshake.js';
+import type { ControlListener, DataListener, RelayTransport } from './transport.js';
 
 export type RelayClientState =
   /** Not started, or waiting for the next attempt. */
@@ -47,14 +45,20 @@ export interface RelayClientOptions {
   port: number;
   /** This node's raw 32-byte WireGuard public key. */
   publicKey: Uint8Array;
-  /** The matching private key. Enables the auth extension; without it the client never offers auth. */
+  /** The matching private key, for the key-ownership proof. Required unless `auth` or `extensions` is false. */
   privateKey?: Uint8Array;
-  /** Offer extensions (auth when a private key is given, ping). False speaks only the four core frames. */
+  /** Offer extensions (auth, ping, control). False speaks only the four core frames. Default true. */
   extensions?: boolean;
+  /** Prove ownership of the key (auth extension), so that a stale registration of it is replaced at once and a
+   * relay with --require-auth routes it. Default true; false offers the other extensions without the proof. */
+  auth?: boolean;
   keepaliveIntervalMs?: number;
   backoff?: BackoffPolicy;
-  /** How long to wait for Welcome before assuming a core-only relay. Default 3 s. */
+  /** How long to wait for any reply before assuming a core-only relay that ignores both Hello and the echo probe
+   * (client/handshake.ts). Relays that answer (any of ours; core relays that route Data) decide at once. Default 3 s. */
   helloTimeoutMs?: number;
+  /** How long to wait for AuthOk once auth was agreed. Default 10 s (the relay's own handshake timeout). */
+  authTimeoutMs?: number;
   connectTimeoutMs?: number;
   pingIntervalMs?: number;
   /** Silence after which a ping-enabled connection is considered dead and replaced. Default 6 s (3 missed pings). */
@@ -81,14 +85,17 @@ export interface RelayClientCounters {
 
 export type StateListener = (state: RelayClientState, error?: RelayConnectionError) => void;
 
+type ResolvedClientOptions = Required<Omit<RelayClientOptions, 'privateKey' | 'logger' | 'auth'>>;
+
 export class RelayClient implements RelayTransport {
   readonly address: string;
-  private readonly opts: Required<Omit<RelayClientOptions, 'privateKey' | 'logger'>> & {
-    privateKey: Uint8Array | undefined;
-  };
+  private readonly opts: ResolvedClientOptions;
+  private readonly handshakeConfig: ClientHandshakeConfig;
+  private handshake: ClientHandshakeState | null = null;
   private readonly logger: Logger;
   private readonly publicKey: Buffer;
   private readonly dataListeners = new Set<DataListener>();
+  private readonly controlListeners = new Set<ControlListener>();
   private readonly stateListeners = new Set<StateListener>();
   private socket: Socket | null = null;
   private decoder = new FrameDecoder();
@@ -97,6 +104,7 @@ export class RelayClient implements RelayTransport {
   private lastReceivedAt = 0;
   private lastError: string | null = null;
   private timers: TimerHandle[] = [];
+  private handshakeTimer: TimerHandle | null = null;
   private retryTimer: TimerHandle | null = null;
   private negotiated: Extension[] = [];
   private isAuthenticated = false;
@@ -117,17 +125,25 @@ export class RelayClient implements RelayTransport {
     if (options.privateKey !== undefined && !publicKeyOf(options.privateKey).equals(options.publicKey)) {
       throw new RelayArgumentError('privateKey does not match publicKey', 'privateKey');
     }
+    const extensions = options.extensions ?? true;
+    const auth = extensions && (options.auth ?? true);
+    if (auth && options.privateKey === undefined) {
+      throw new RelayArgumentError(
+        'privateKey is required for the key-ownership proof (set auth: false to connect without it)',
+        'privateKey',
+      );
+    }
     this.publicKey = Buffer.from(options.publicKey);
     this.address = `${options.host}:${options.port}`;
     this.opts = {
       host: options.host,
       port: options.port,
       publicKey: this.publicKey,
-      privateKey: options.privateKey,
-      extensions: options.extensions ?? true,
+      extensions,
       keepaliveIntervalMs: options.keepaliveIntervalMs ?? 25_000,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       helloTimeoutMs: options.helloTimeoutMs ?? 3_000,
+      authTimeoutMs: options.authTimeoutMs ?? 10_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       pingIntervalMs: options.pingIntervalMs ?? 2_000,
       pingTimeoutMs: options.pingTimeoutMs ?? 6_000,
@@ -135,6 +151,15 @@ export class RelayClient implements RelayTransport {
       timers: options.timers ?? realTimers,
       random: options.random ?? Math.random,
       connect: options.connect ?? ((host, port) => netConnect({ host, port, noDelay: true })),
+    };
+    const offer: Extension[] = extensions ? [Extension.Ping, Extension.Control] : [];
+    if (auth) offer.unshift(Extension.Auth);
+    this.handshakeConfig = {
+      publicKey: this.publicKey,
+      privateKey: auth && options.privateKey ? Buffer.from(options.privateKey) : undefined,
+      offer,
+      helloTimeoutMs: this.opts.helloTimeoutMs,
+      authTimeoutMs: this.opts.authTimeoutMs,
     };
     this.logger = (options.logger ?? pino({ level: 'silent' })).child({
       relay: this.address,
@@ -192,6 +217,30 @@ export class RelayClient implements RelayTransport {
     return () => this.stateListeners.delete(listener);
   }
 
+  /** Control frames from other agents (extension 'control'): `fromKey` is the sender's public key. The buffers are
+   * views into the received bytes. Returns an unsubscribe function. */
+  onControl(listener: ControlListener): () => void {
+    this.controlListeners.add(listener);
+    return () => this.controlListeners.delete(listener);
+  }
+
+  /** Sends an opaque payload (at most 1024 bytes) to another agent through the relay. False when the connection is
+   * not ready, the relay did not agree to the control extension, or the send queue is full. */
+  sendControl(peerKey: Uint8Array, payload: Uint8Array): boolean {
+    const frame = encodeControl(peerKey, payload);
+    const socket = this.socket;
+    if (
+      this.currentState !== 'ready' ||
+      socket === null ||
+      !this.negotiated.includes(Extension.Control) ||
+      socket.writableLength > this.opts.maxQueueBytes
+    ) {
+      return false;
+    }
+    socket.write(frame);
+    return true;
+  }
+
   send(destination: Uint8Array, datagram: Uint8Array): boolean {
     const socket = this.socket;
     if (this.currentState !== 'ready' || socket === null || socket.writableLength > this.opts.maxQueueBytes) {
@@ -211,6 +260,7 @@ export class RelayClient implements RelayTransport {
     this.retryTimer = null;
     this.setState('connecting');
     this.decoder = new FrameDecoder();
+    this.handshake = null;
     this.negotiated = [];
     this.isAuthenticated = false;
     this.lastError = null;
@@ -238,31 +288,58 @@ export class RelayClient implements RelayTransport {
     socket.setKeepAlive(true, 10_000);
     this.counters.connects++;
     this.lastReceivedAt = this.opts.timers.now();
-    socket.write(encodeRegister(this.publicKey));
-    const offer = this.offeredExtensions();
-    if (offer.length === 0) {
-      this.becomeReady();
-      return;
-    }
     this.setState('handshake');
-    socket.write(encodeHello(offer));
-    this.addTimer(
-      this.opts.timers.setTimeout(() => {
-        if (this.currentState !== 'handshake' || this.negotiated.length > 0) return;
-        this.logger.info({ event: 'hello_timeout' }, 'no Welcome from relay: using the core protocol');
-        this.becomeReady();
-      }, this.opts.helloTimeoutMs),
+    this.applyHandshake(startClient(this.handshakeConfig, this.lastReceivedAt));
+  }
+
+  /** Applies one step of the handshake machine: writes, early Data, logs, then ready / failed / a wake-up. */
+  private applyHandshake(transition: ClientTransition): void {
+    const socket = this.socket;
+    if (socket === null) return;
+    const state = transition.state;
+    this.handshake = state;
+    for (const effect of transition.effects) {
+      switch (effect.kind) {
+        case 'write':
+          socket.write(effect.frame);
+          break;
+        case 'deliver':
+          this.deliver(effect.source, effect.datagram);
+          break;
+        case 'log':
+          this.logger[effect.level]({ event: effect.event, ...effect.fields }, effect.message);
+          break;
+      }
+    }
+    if (state.phase === 'ready') {
+      this.negotiated = [...state.extensions];
+      this.isAuthenticated = state.authenticated;
+      this.becomeReady(state.via);
+    } else if (state.phase === 'failed') {
+      this.lastError = state.reason;
+      socket.destroy();
+    } else if (transition.wakeAt !== undefined) {
+      this.scheduleHandshakeTick(transition.wakeAt);
+    }
+  }
+
+  private scheduleHandshakeTick(at: number): void {
+    const timers = this.opts.timers;
+    if (this.handshakeTimer !== null) return;
+    this.handshakeTimer = timers.setTimeout(
+      () => {
+        this.handshakeTimer = null;
+        if (this.handshake === null) return;
+        this.applyHandshake(
+          nextClient(this.handshake, { kind: 'tick', now: timers.now() }, this.handshakeConfig),
+        );
+      },
+      Math.max(0, at - timers.now()),
     );
+    this.addTimer(this.handshakeTimer);
   }
 
-  private offeredExtensions(): Extension[] {
-    if (!this.opts.extensions) return [];
-    const offer: Extension[] = [Extension.Ping];
-    if (this.opts.privateKey) offer.unshift(Extension.Auth);
-    return offer;
-  }
-
-  private becomeReady(): void {
+  private becomeReady(via: string): void {
     this.clearConnectionTimers();
     this.attempt = 0;
     this.setState('ready');
@@ -274,7 +351,7 @@ export class RelayClient implements RelayTransport {
       this.addTimer(timers.setInterval(() => this.checkLiveness(), this.opts.pingIntervalMs));
     }
     this.logger.info(
-      { event: 'relay_ready', extensions: this.negotiated, authenticated: this.isAuthenticated },
+      { event: 'relay-ready', via, extensions: this.negotiated, authenticated: this.isAuthenticated },
       'relay connection ready',
     );
   }
@@ -284,7 +361,7 @@ export class RelayClient implements RelayTransport {
     if (socket === null) return;
     if (this.opts.timers.now() - this.lastReceivedAt > this.opts.pingTimeoutMs) {
       this.lastError = 'liveness timeout';
-      this.logger.warn({ event: 'liveness_timeout' }, 'relay silent: reconnecting');
+      this.logger.warn({ event: 'liveness-timeout' }, 'relay silent: reconnecting');
       socket.destroy();
       return;
     }
@@ -308,7 +385,7 @@ export class RelayClient implements RelayTransport {
       this.lastError ?? undefined,
     );
     this.logger.warn(
-      { event: 'relay_disconnected', reason: this.lastError, retryInMs: Math.round(delay) },
+      { event: 'relay-disconnected', reason: this.lastError, retryInMs: Math.round(delay) },
       'relay lost',
     );
     this.setState('backoff', error);
@@ -324,7 +401,7 @@ export class RelayClient implements RelayTransport {
       this.decoder.push(chunk, this.onFrame);
     } catch (error) {
       this.lastError = (error as Error).message;
-      this.logger.warn({ event: 'relay_protocol_error', err: this.lastError }, 'bad stream from relay');
+      this.logger.warn({ event: 'relay-protocol-error', err: this.lastError }, 'bad stream from relay');
       socket.destroy();
     }
   }
@@ -332,56 +409,55 @@ export class RelayClient implements RelayTransport {
   private readonly onFrame = (buf: Buffer, start: number, end: number): void => {
     const type = buf[start + HEADER_SIZE]!;
     const body = buf.subarray(start + BODY_OFFSET, end);
+    if (this.currentState !== 'ready') {
+      if (this.handshake !== null && this.currentState === 'handshake') {
+        const now = this.opts.timers.now();
+        this.applyHandshake(
+          nextClient(this.handshake, { kind: 'frame', type, body, now }, this.handshakeConfig),
+        );
+      }
+      return;
+    }
     if (type === FrameType.Data) {
       if (body.length < KEY_SIZE) return;
       this.counters.framesReceived++;
       this.counters.bytesReceived += end - start;
       const source = body.subarray(0, KEY_SIZE);
       const datagram = body.subarray(KEY_SIZE);
-      for (const listener of this.dataListeners) listener(source, datagram);
+      // A core relay may echo the handshake's probe after the first reply already decided.
+      if (isEchoProbe(source, datagram, this.publicKey)) return;
+      this.deliver(source, datagram);
       return;
     }
     this.control(type, body);
   };
 
+  private deliver(source: Buffer, datagram: Buffer): void {
+    for (const listener of this.dataListeners) listener(source, datagram);
+  }
+
+  /** Frames other than Data once the connection is ready. */
   private control(type: number, body: Buffer): void {
     const socket = this.socket;
     if (socket === null) return;
     switch (type) {
       case FrameType.Error: {
-        const text = body.toString('utf8');
+        const text = body.toString('utf8', 0, 512);
         this.lastError = text;
-        this.logger.warn({ event: 'relay_error', text }, 'relay sent Error');
-        if (this.currentState === 'handshake' && this.negotiated.length === 0) {
-          // A core-only relay rejects Hello as an unknown frame: carry on with the core on this connection.
-          this.becomeReady();
-        }
+        this.logger.warn({ event: 'relay-error', text }, 'relay sent Error');
         return;
       }
-      case FrameType.Welcome: {
-        if (this.currentState !== 'handshake') return;
-        this.negotiated = parseExtensionList(body);
-        if (!this.negotiated.includes(Extension.Auth)) this.becomeReady();
-        return;
-      }
-      case FrameType.AuthChallenge: {
-        const privateKey = this.opts.privateKey;
-        if (!privateKey || !this.negotiated.includes(Extension.Auth)) return;
-        const challenge = parseAuthChallenge(body);
-        socket.write(
-          encodeAuthProof(
-            computeProof(privateKey, this.publicKey, challenge.ephemeralPublicKey, challenge.nonce),
-          ),
-        );
-        return;
-      }
-      case FrameType.AuthOk:
-        this.isAuthenticated = true;
-        if (this.currentState === 'handshake') this.becomeReady();
-        return;
       case FrameType.Ping:
-        socket.write(encodePong(body.subarray(0, PING_TOKEN_SIZE)));
+        if (this.negotiated.includes(Extension.Ping))
+          socket.write(encodePong(body.subarray(0, PING_TOKEN_SIZE)));
         return;
+      case FrameType.Control: {
+        if (!this.negotiated.includes(Extension.Control) || body.length < KEY_SIZE) return;
+        const from = body.subarray(0, KEY_SIZE);
+        const payload = body.subarray(KEY_SIZE);
+        for (const listener of this.controlListeners) listener(from, payload);
+        return;
+      }
       default:
         // Pong only refreshes lastReceivedAt; unknown types are ignored so relays can add frames.
         return;
@@ -406,5 +482,6 @@ export class RelayClient implements RelayTransport {
       this.opts.timers.clearInterval(handle);
     }
     this.timers = [];
+    this.handshakeTimer = null;
   }
 }

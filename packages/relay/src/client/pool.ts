@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { type Logger, pino } from 'pino';
 import { realTimers, type TimerHandle } from '../timers.js';
 import { RelayClient, type RelayClientOptions, type RelayClientState } from './client.js';
-import type { DataListener, RelayTransport } from './transport.js';
+import type { ControlListener, DataListener, RelayTransport } from './transport.js';
 
 export type Resolver = (host: string) => Promise<string[]>;
 
@@ -33,6 +33,7 @@ export class RelayPool implements RelayTransport {
   private readonly clients = new Map<string, RelayClient>();
   private readonly unsubscribers = new Map<string, Array<() => void>>();
   private readonly dataListeners = new Set<DataListener>();
+  private readonly controlListeners = new Set<ControlListener>();
   private readonly resolve: Resolver;
   private readonly logger: Logger;
   private timer: TimerHandle | null = null;
@@ -83,6 +84,18 @@ export class RelayPool implements RelayTransport {
     return () => this.dataListeners.delete(listener);
   }
 
+  /** Through the first ready replica (lowest address) that agreed to the control extension. */
+  sendControl(peerKey: Uint8Array, payload: Uint8Array): boolean {
+    for (const client of this.ready) if (client.sendControl(peerKey, payload)) return true;
+    return false;
+  }
+
+  /** Control messages from every replica. */
+  onControl(listener: ControlListener): () => void {
+    this.controlListeners.add(listener);
+    return () => this.controlListeners.delete(listener);
+  }
+
   /** Re-resolves the name and reconciles the set of clients. A failed lookup keeps the current set. */
   refresh(): Promise<void> {
     this.resolving ??= this.reconcile().finally(() => {
@@ -97,7 +110,7 @@ export class RelayPool implements RelayTransport {
       addresses = [...new Set(await this.resolve(this.options.host))];
     } catch (error) {
       this.logger.warn(
-        { event: 'relay_resolve_failed', host: this.options.host, err: (error as Error).message },
+        { event: 'relay-resolve-failed', host: this.options.host, err: (error as Error).message },
         'relay name did not resolve; keeping current replicas',
       );
       return;
@@ -120,11 +133,14 @@ export class RelayPool implements RelayTransport {
       client.onData((source, datagram) => {
         for (const listener of this.dataListeners) listener(source, datagram);
       }),
+      client.onControl((from, payload) => {
+        for (const listener of this.controlListeners) listener(from, payload);
+      }),
       client.onState((state: RelayClientState) => {
         if (state === 'ready' || this.ready.includes(client)) this.rebuildReady();
       }),
     ]);
-    this.logger.info({ event: 'relay_replica_added', address }, 'relay replica added');
+    this.logger.info({ event: 'relay-replica-added', address }, 'relay replica added');
     client.start();
   }
 
@@ -136,7 +152,7 @@ export class RelayPool implements RelayTransport {
     this.clients.delete(address);
     client.close();
     this.rebuildReady();
-    this.logger.info({ event: 'relay_replica_removed', address }, 'relay replica removed');
+    this.logger.info({ event: 'relay-replica-removed', address }, 'relay replica removed');
   }
 
   private rebuildReady(): void {

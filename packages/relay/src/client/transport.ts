@@ -1,5 +1,7 @@
 /** What the UDP proxy needs from a relay connection: the client and the pool both provide it. */
 export type DataListener = (source: Buffer, datagram: Buffer) => void;
+/** A Control message from another agent: `fromKey` is its public key. Views into the received bytes. */
+export type ControlListener = (fromKey: Buffer, payload: Buffer) => void;
 
 export interface RelayTransport {
   /** Frames `datagram` for `destination` (a 32-byte public key). False when it was dropped (not connected, or the

@@ -33,6 +33,7 @@ export const FrameType = {
   AuthOk: 0x22,
   Ping: 0x30,
   Pong: 0x31,
+  Control: 0x40,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 

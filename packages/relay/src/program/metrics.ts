@@ -64,8 +64,17 @@ export function createRelayMetrics(server: RelayMetricsSource): Registry {
     },
   });
   new Counter({
+    name: 'wirekube_relay_control_forwarded_total',
+    help: 'Control frames (agent-to-agent messages) delivered to a destination connection.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats.controlForwarded);
+    },
+  });
+  new Counter({
     name: 'wirekube_relay_dropped_frames_total',
-    help: 'Data frames dropped, by reason.',
+    help: 'Data and Control frames dropped, by reason.',
     labelNames: ['reason'],
     registers: [registry],
     collect() {

@@ -68,7 +68,7 @@ export async function runRelay(config: RelayProgramConfig, logger?: Logger): Pro
     worker.once('exit', (code) => reject(new Error(`HTTP worker exited with code ${code}`)));
   });
   worker.on('error', (error) =>
-    log.error({ event: 'http_worker_error', err: error.message }, 'HTTP worker failed'),
+    log.error({ event: 'http-worker-error', err: error.message }, 'HTTP worker failed'),
   );
 
   let address: Awaited<ReturnType<RelayServer['listen']>>;

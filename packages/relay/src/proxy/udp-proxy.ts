@@ -14,6 +14,7 @@ import { keyToBase64 } from '../auth/keys.js';
 import type { RelayTransport } from '../client/transport.js';
 import { KEY_SIZE } from '../codec/frame.js';
 import { RelayArgumentError, RelayConnectionError } from '../errors.js';
+import { realTimers, type Timers } from '../timers.js';
 
 export interface UdpProxyOptions {
   relay: RelayTransport;
@@ -26,6 +27,8 @@ export interface UdpProxyOptions {
   bindHost?: string;
   /** Called for Data from a key that has no proxy socket (the agent may want to add it). */
   onUnknownPeer?: (source: Buffer) => void;
+  /** The clock behind the counters' last tx/rx times (tests drive it by hand). Default the real one. */
+  timers?: Timers;
   logger?: Logger;
 }
 
@@ -34,7 +37,8 @@ export interface ProxyEndpoint {
   port: number;
 }
 
-/** Per-peer counters the agent's path selection reads. Times are Date.now() milliseconds, 0 = never. */
+/** Per-peer counters the agent's path selection reads. Times are `timers.now()` milliseconds (monotonic with the
+ * default timers: compare them with the same clock, not Date.now()), 0 = never. */
 export interface PeerProxyCounters {
   /** WireGuard → relay. */
   txPackets: number;
@@ -61,6 +65,7 @@ export class UdpProxy {
   private readonly wireguardHost: string;
   private readonly bindHost: string;
   private readonly logger: Logger;
+  private readonly timers: Timers;
   private readonly unsubscribe: () => void;
   private unknownPeerDrops = 0;
   private foreignSourceDrops = 0;
@@ -76,6 +81,7 @@ export class UdpProxy {
     this.wireguardHost = options.wireguardHost ?? '127.0.0.1';
     this.bindHost = options.bindHost ?? '127.0.0.1';
     this.logger = options.logger ?? pino({ level: 'silent' });
+    this.timers = options.timers ?? realTimers;
     this.unsubscribe = options.relay.onData((source, datagram) => this.deliver(source, datagram));
   }
 
@@ -110,7 +116,7 @@ export class UdpProxy {
     if (!peer) return;
     this.peers.delete(id);
     await new Promise<void>((resolve) => peer.socket.close(() => resolve()));
-    this.logger.info({ event: 'proxy_removed', peer: keyToBase64(peer.key) }, 'relay proxy closed');
+    this.logger.info({ event: 'proxy-removed', peer: keyToBase64(peer.key) }, 'relay proxy closed');
   }
 
   endpoint(peerKey: Uint8Array): ProxyEndpoint | undefined {
@@ -150,7 +156,7 @@ export class UdpProxy {
     socket.removeAllListeners('error');
     socket.on('error', (error) =>
       this.logger.warn(
-        { event: 'proxy_socket_error', peer: keyToBase64(key), err: error.message },
+        { event: 'proxy-socket-error', peer: keyToBase64(key), err: error.message },
         'proxy error',
       ),
     );
@@ -163,14 +169,14 @@ export class UdpProxy {
       if (this.options.relay.send(key, datagram)) {
         counters.txPackets++;
         counters.txBytes += datagram.length;
-        counters.lastTxAt = Date.now();
+        counters.lastTxAt = this.timers.now();
       } else {
         counters.txDrops++;
       }
     });
     this.peers.set(id, peer);
     this.logger.info(
-      { event: 'proxy_added', peer: keyToBase64(key), port: peer.endpoint.port },
+      { event: 'proxy-added', peer: keyToBase64(key), port: peer.endpoint.port },
       'relay proxy listening for peer',
     );
     return peer.endpoint;
@@ -186,7 +192,7 @@ export class UdpProxy {
     const counters = peer.counters;
     counters.rxPackets++;
     counters.rxBytes += datagram.length;
-    counters.lastRxAt = Date.now();
+    counters.lastRxAt = this.timers.now();
     peer.socket.send(datagram, this.options.wireguardPort, this.wireguardHost);
   }
 }

@@ -19,6 +19,14 @@ export interface RelayServerOptions {
   slowPenaltyMs?: number;
   /** Time from accept until the connection must be registered (and authenticated if required). Default 10 s. */
   handshakeTimeoutMs?: number;
+  /** A Register that needs a proof must be followed by Hello within this long, or it is refused with the reason
+   * (a core-only client hears "authentication required" at once instead of waiting for the handshake timeout).
+   * Our client sends both in one write. Default 100 ms. */
+  helloGraceMs?: number;
+  /** Control frames one connection may send per second (sustained); more are dropped. Default 100. */
+  controlPerSecond?: number;
+  /** Control frames one connection may send in a burst. Default 200. */
+  controlBurst?: number;
   /** A connection without the ping extension that sends nothing this long is closed. Default 75 s (3 keepalives). */
   idleTimeoutMs?: number;
   /** Relay → client Ping period on connections that agreed to the ping extension. Default 2 s. */
@@ -44,6 +52,9 @@ export function resolveServerOptions(options: RelayServerOptions): ResolvedServe
     maxPauseMs: options.maxPauseMs ?? 50,
     slowPenaltyMs: options.slowPenaltyMs ?? 1_000,
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+    helloGraceMs: options.helloGraceMs ?? 100,
+    controlPerSecond: options.controlPerSecond ?? 100,
+    controlBurst: options.controlBurst ?? 200,
     idleTimeoutMs: options.idleTimeoutMs ?? 75_000,
     pingIntervalMs: options.pingIntervalMs ?? 2_000,
     pingTimeoutMs: options.pingTimeoutMs ?? 6_000,

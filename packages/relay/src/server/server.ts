@@ -1,16 +1,19 @@
 /**
  * The relay server: accepts connections, owns the key → connection routing table, runs the housekeeping sweep.
- * Per-connection protocol logic and forwarding live in session.ts.
+ * What a connection may do is decided in handshake.ts; its socket and forwarding live in session.ts.
  */
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { createChallenge, verifyProof } from '../auth/proof.js';
 import { RelayConnectionError } from '../errors.js';
 import type { TimerHandle } from '../timers.js';
+import type { HandshakeEnv } from './handshake.js';
 import { type RelayServerOptions, type ResolvedServerOptions, resolveServerOptions } from './options.js';
 import { Session, type SessionHost } from './session.js';
 import { emptyStats, type RelayStats } from './stats.js';
 
 export class RelayServer implements SessionHost {
   readonly options: ResolvedServerOptions;
+  readonly handshake: HandshakeEnv;
   readonly stats: RelayStats = emptyStats();
   private readonly routes = new Map<string, Session>();
   routesVersion = 0;
@@ -22,6 +25,22 @@ export class RelayServer implements SessionHost {
 
   constructor(options: RelayServerOptions = {}) {
     this.options = resolveServerOptions(options);
+    const o = this.options;
+    this.handshake = {
+      config: {
+        requireAuth: o.requireAuth,
+        extensions: o.extensions,
+        handshakeTimeoutMs: o.handshakeTimeoutMs,
+        helloGraceMs: o.helloGraceMs,
+        idleTimeoutMs: o.idleTimeoutMs,
+        pingIntervalMs: o.pingIntervalMs,
+        pingTimeoutMs: o.pingTimeoutMs,
+        controlPerSecond: o.controlPerSecond,
+        controlBurst: o.controlBurst,
+      },
+      createChallenge: () => createChallenge(),
+      verifyProof,
+    };
   }
 
   /** Open connections. */

@@ -1,5 +1,7 @@
 /**
- * One client connection on the relay: the registration/extension handshake, and the forwarding hot path.
+ * One client connection on the relay: the socket, the forwarding hot path and backpressure. Everything else a
+ * connection may do (registration, extensions, proof, liveness, Control) is decided by the pure machine in
+ * handshake.ts; this class feeds it frames and ticks and applies its effects.
  *
  * Forwarding never copies a frame: the source key is written over the destination key in place inside the
  * received chunk, consecutive frames to the same destination stay one contiguous slice, and each destination gets
@@ -7,45 +9,29 @@
  */
 import type { Socket } from 'node:net';
 import { keyToBase64 } from '../auth/keys.js';
-import { createChallenge, type PendingChallenge, verifyProof } from '../auth/proof.js';
 import { FrameDecoder } from '../codec/decoder.js';
-import {
-  Extension,
-  encodeAuthChallenge,
-  encodeAuthOk,
-  encodePong,
-  encodeWelcome,
-  PING_TOKEN_SIZE,
-  parseExtensionList,
-} from '../codec/extensions.js';
-import {
-  BODY_OFFSET,
-  encodeError,
-  encodeFrame,
-  FrameType,
-  frameTypeName,
-  HEADER_SIZE,
-  KEY_SIZE,
-} from '../codec/frame.js';
+import { Extension, encodeControl } from '../codec/extensions.js';
+import { BODY_OFFSET, encodeError, FrameType, HEADER_SIZE, KEY_SIZE } from '../codec/frame.js';
 import { FrameLengthError } from '../errors.js';
 import type { TimerHandle } from '../timers.js';
+import {
+  type HandshakeEnv,
+  initialSessionState,
+  nextSession,
+  type SessionCounter,
+  type SessionInput,
+  type SessionState,
+  type Transition,
+} from './handshake.js';
 import type { ResolvedServerOptions } from './options.js';
 import type { RelayStats } from './stats.js';
 
 const DATA_MIN_FRAME = BODY_OFFSET + KEY_SIZE;
 
-export type SessionState =
-  /** Waiting for the first frame, which must be Register. */
-  | 'new'
-  /** Registered but not routed: its key needs a proof first (auth required, or the key is taken). */
-  | 'pending'
-  /** Routed: Data to its key reaches it. */
-  | 'active'
-  | 'closed';
-
 /** What a session needs from the server that owns the routing table. */
 export interface SessionHost {
   readonly options: ResolvedServerOptions;
+  readonly handshake: HandshakeEnv;
   readonly stats: RelayStats;
   /** Bumped on every routing change, so sessions can cache a lookup safely. */
   readonly routesVersion: number;
@@ -57,26 +43,27 @@ export interface SessionHost {
 }
 
 export class Session {
-  state: SessionState = 'new';
-  /** The registered key, raw and as the routing-table string (latin1 of the 32 bytes). */
+  /** The protocol state (handshake.ts). The booleans below mirror it for the hot path. */
+  machine: SessionState;
+  /** Routed: Data to its key reaches it. */
+  active = false;
+  closed = false;
+  /** Agreed to the control extension: Control frames may be delivered to it. */
+  controlEnabled = false;
+  /** The claimed key once registered, raw and (when routed) as the routing-table string (latin1 of the 32 bytes). */
   key: Buffer | null = null;
   routeKey = '';
-  authenticated = false;
-  extensions: Extension[] = [];
   readonly openedAt: number;
   lastReceivedAt: number;
-  lastPingAt = 0;
 
   // Outgoing slices gathered for this session while a sender processes one read.
   outPieces: Buffer[] = [];
   outBytes = 0;
 
   private readonly decoder = new FrameDecoder();
-  private framesSeen = 0;
-  private challenge: PendingChallenge | null = null;
   private lastNoRouteErrorAt = Number.NEGATIVE_INFINITY;
   private closeTimer: TimerHandle | null = null;
-  private pendingRouteKey = '';
+  private wakeTimer: TimerHandle | null = null;
 
   // Per-read scratch state of the hot path.
   private runDest: Session | null = null;
@@ -103,10 +90,11 @@ export class Session {
   ) {
     this.openedAt = host.options.timers.now();
     this.lastReceivedAt = this.openedAt;
+    this.machine = initialSessionState(this.openedAt);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      this.log().debug({ event: 'connection_error', errno: error.code, err: error.message }, 'socket error');
+      this.log().debug({ event: 'connection-error', errno: error.code, err: error.message }, 'socket error');
     });
     socket.on('close', () => this.finish());
     socket.on('drain', () => this.releaseWaiters());
@@ -118,6 +106,15 @@ export class Session {
 
   get peer(): string | undefined {
     return this.key ? keyToBase64(this.key) : undefined;
+  }
+
+  get authenticated(): boolean {
+    return this.machine.phase === 'active' && this.machine.authenticated;
+  }
+
+  get extensions(): readonly Extension[] {
+    const machine = this.machine;
+    return machine.phase === 'active' || machine.phase === 'proving' ? machine.extensions : [];
   }
 
   /** Bytes of a partial frame held back until the rest arrives (at most one frame). */
@@ -132,7 +129,7 @@ export class Session {
 
   /** Sends a control frame. A client that lets its queue overflow with control frames is cut off. */
   send(frame: Buffer): void {
-    if (this.state === 'closed') return;
+    if (this.closed) return;
     if (this.socket.writableLength > this.host.options.maxQueueBytes) {
       this.close('send queue full', null);
       return;
@@ -142,8 +139,8 @@ export class Session {
 
   /** Closes the connection, optionally telling the client why in an Error frame first. */
   close(reason: string, errorText: string | null): void {
-    if (this.state === 'closed') return;
-    this.log().info({ event: 'connection_closed', reason }, 'closing relay connection');
+    if (this.closed) return;
+    this.log().info({ event: 'connection-closed', reason }, 'closing relay connection');
     this.finish();
     if (errorText !== null && !this.socket.destroyed) {
       this.socket.end(encodeError(errorText));
@@ -161,13 +158,29 @@ export class Session {
     }
   }
 
+  /** Housekeeping driven by the server's sweep (and the machine's own wake-ups): deadlines, pings, idle. */
+  sweep(now: number): void {
+    if (this.closed) return;
+    this.apply(
+      nextSession(
+        this.machine,
+        { kind: 'tick', now, lastReceivedAt: this.lastReceivedAt, keyTaken: this.keyTaken() },
+        this.host.handshake,
+      ),
+    );
+  }
+
   private finish(): void {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
+    if (this.closed) return;
+    this.closed = true;
+    this.active = false;
+    this.controlEnabled = false;
+    if (this.machine.phase !== 'closed') this.machine = { phase: 'closed', reason: 'socket closed' };
     if (this.routeKey) this.host.unroute(this.routeKey, this);
     this.host.forget(this);
-    this.challenge = null;
     this.cachedDest = null;
+    if (this.wakeTimer) this.host.options.timers.clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
     this.resumeReading();
     this.releaseWaiters();
     this.outPieces.length = 0;
@@ -181,7 +194,7 @@ export class Session {
   // ---- hot path -------------------------------------------------------------------------------------------
 
   private onData(chunk: Buffer): void {
-    if (this.state === 'closed') return;
+    if (this.closed) return;
     this.lastReceivedAt = this.host.options.timers.now();
     try {
       this.decoder.push(chunk, this.onFrame);
@@ -200,16 +213,15 @@ export class Session {
   }
 
   private readonly onFrame = (buf: Buffer, start: number, end: number): void => {
-    this.framesSeen++;
-    if (buf[start + HEADER_SIZE] === FrameType.Data && this.state === 'active') {
+    if (buf[start + HEADER_SIZE] === FrameType.Data && this.active) {
       this.forward(buf, start, end);
       return;
     }
     // The rest of a read after a fatal error is ignored.
-    if (this.state === 'closed') return;
-    // Control frames are rare: close any run so that output order follows input order.
+    if (this.closed) return;
+    // Other frames are rare: close any run so that output order follows input order.
     this.flushRun();
-    this.control(buf[start + HEADER_SIZE]!, buf.subarray(start + BODY_OFFSET, end));
+    this.onControlFrame(buf[start + HEADER_SIZE]!, buf.subarray(start + BODY_OFFSET, end));
   };
 
   private forward(buf: Buffer, start: number, end: number): void {
@@ -225,8 +237,7 @@ export class Session {
     // Consecutive frames mostly go to the same peer: a 32-byte compare is cheaper than a string and a Map lookup.
     const cached = this.cachedDest;
     if (
-      cached !== null &&
-      cached.state === 'active' &&
+      cached?.active &&
       this.cachedVersion === this.host.routesVersion &&
       buf.compare(this.cachedKey, 0, KEY_SIZE, keyStart, keyEnd) === 0
     ) {
@@ -269,7 +280,7 @@ export class Session {
     if (dest === null) return;
     this.runDest = null;
     const size = this.runEnd - this.runStart;
-    if (dest.state === 'closed') {
+    if (dest.closed) {
       this.host.stats.drops.no_route += this.runFrames;
     } else if (dest.socket.writableLength + dest.outBytes + size > this.host.options.maxQueueBytes) {
       this.host.stats.drops.queue_full += this.runFrames;
@@ -302,7 +313,7 @@ export class Session {
 
   private writeGathered(): void {
     const pieces = this.outPieces;
-    if (pieces.length === 0 || this.state === 'closed') return;
+    if (pieces.length === 0 || this.closed) return;
     const socket = this.socket;
     if (pieces.length === 1) {
       socket.write(pieces[0]!);
@@ -322,7 +333,7 @@ export class Session {
    * queue bound instead). A slow reader therefore cannot hold other traffic of its senders for long.
    */
   private pauseFor(dest: Session): void {
-    if (this.pausedOn !== null || this.state === 'closed') return;
+    if (this.pausedOn !== null || this.closed) return;
     const timers = this.host.options.timers;
     if (timers.now() < dest.slowUntil) return;
     this.pausedOn = dest;
@@ -342,7 +353,7 @@ export class Session {
     dest.waiters.delete(this);
     if (this.pauseTimer !== null) this.host.options.timers.clearTimeout(this.pauseTimer);
     this.pauseTimer = null;
-    if (this.state !== 'closed') this.socket.resume();
+    if (!this.closed) this.socket.resume();
   }
 
   private releaseWaiters(): void {
@@ -358,168 +369,111 @@ export class Session {
     this.send(encodeError(`no route to ${keyToBase64(key)}`));
   }
 
-  // ---- control frames ---------------------------------------------------------------------------------------
+  // ---- the protocol machine --------------------------------------------------------------------------------
 
-  private control(type: number, body: Buffer): void {
-    const opts = this.host.options;
-    if (this.state === 'new') {
-      if (type !== FrameType.Register) {
-        this.protocolError(`first frame must be Register, got ${frameTypeName(type)}`, true);
-        return;
+  private onControlFrame(type: number, body: Buffer): void {
+    const input: SessionInput = {
+      kind: 'frame',
+      type,
+      body,
+      now: this.host.options.timers.now(),
+      keyTaken: this.keyTaken(type, body),
+    };
+    this.apply(nextSession(this.machine, input, this.host.handshake));
+  }
+
+  /** Whether another connection holds the key this one claims (for a Register frame: the key in its body). */
+  private keyTaken(type?: number, body?: Buffer): boolean {
+    const machine = this.machine;
+    let key: string;
+    if (machine.phase === 'pending' || machine.phase === 'proving') key = machine.key.toString('latin1');
+    else if (machine.phase === 'new' && type === FrameType.Register && body?.length === KEY_SIZE)
+      key = body.toString('latin1');
+    else return false;
+    const holder = this.host.lookup(key);
+    return holder !== undefined && holder !== this;
+  }
+
+  private apply(transition: Transition): void {
+    const machine = transition.state;
+    this.machine = machine;
+    if (machine.phase !== 'new' && machine.phase !== 'closed') this.key = machine.key;
+    this.controlEnabled = machine.phase === 'active' && machine.extensions.includes(Extension.Control);
+    for (const effect of transition.effects) {
+      switch (effect.kind) {
+        case 'send':
+          this.send(effect.frame);
+          break;
+        case 'route':
+          this.active = true;
+          this.routeKey = effect.key.toString('latin1');
+          this.host.route(this.routeKey, this);
+          break;
+        case 'close':
+          this.close(effect.reason, effect.errorText);
+          break;
+        case 'count':
+          this.count(effect.counter);
+          break;
+        case 'control':
+          this.forwardControl(effect.destination, effect.payload);
+          break;
+        case 'log':
+          this.log()[effect.level]({ event: effect.event, ...effect.fields }, effect.message);
+          break;
       }
-      this.register(body);
-      return;
     }
-    if (this.state === 'pending' && this.challenge === null && type !== FrameType.Hello) {
-      // A pending connection gets exactly one chance: Hello with auth, then the proof. Anything else ends it.
-      this.refusePending();
-      return;
-    }
-    switch (type) {
-      case FrameType.Keepalive:
-        return;
-      case FrameType.Data:
-        // Data from a session that is not active (forward() handles the active case).
-        this.host.stats.drops.unregistered++;
-        return;
-      case FrameType.Register:
-        this.protocolError('Register is only allowed as the first frame', false);
-        return;
-      case FrameType.Error:
-        this.log().info({ event: 'client_error', text: body.toString('utf8', 0, 512) }, 'client sent Error');
-        return;
-      case FrameType.Hello:
-        if (opts.extensions.length === 0) break;
-        this.hello(body);
-        return;
-      case FrameType.AuthProof:
-        if (!opts.extensions.includes(Extension.Auth)) break;
-        this.authProof(body);
-        return;
-      case FrameType.Ping:
-        if (!opts.extensions.includes(Extension.Ping)) break;
-        this.send(encodePong(body.subarray(0, PING_TOKEN_SIZE)));
-        return;
-      case FrameType.Pong:
-        if (!opts.extensions.includes(Extension.Ping)) break;
-        return;
-    }
-    if (this.state === 'pending') {
-      this.refusePending();
-      return;
-    }
-    this.protocolError(`unknown frame type ${frameTypeName(type)}`, false);
+    if (transition.wakeAt !== undefined && !this.closed) this.wakeAt(transition.wakeAt);
   }
 
-  private register(body: Buffer): void {
-    if (body.length !== KEY_SIZE) {
-      this.protocolError(`Register body must be a ${KEY_SIZE}-byte key, got ${body.length} bytes`, true);
-      return;
-    }
-    this.key = Buffer.from(body);
-    const routeKey = this.key.toString('latin1');
-    const holder = this.host.lookup(routeKey);
-    if (this.host.options.requireAuth || holder !== undefined) {
-      this.state = 'pending';
-      this.pendingRouteKey = routeKey;
-      this.log().debug(
-        { event: 'register_pending', taken: holder !== undefined },
-        'registration needs a proof',
-      );
-      return;
-    }
-    this.activate(routeKey);
+  private wakeAt(at: number): void {
+    const timers = this.host.options.timers;
+    if (this.wakeTimer) timers.clearTimeout(this.wakeTimer);
+    this.wakeTimer = timers.setTimeout(
+      () => {
+        this.wakeTimer = null;
+        this.sweep(timers.now());
+      },
+      Math.max(0, at - timers.now()),
+    );
+    this.wakeTimer.unref?.();
   }
 
-  private activate(routeKey: string): void {
-    this.state = 'active';
-    this.routeKey = routeKey;
-    this.host.route(routeKey, this);
-    this.log().info({ event: 'registered', authenticated: this.authenticated }, 'peer registered');
-  }
-
-  private hello(body: Buffer): void {
-    if (this.framesSeen !== 2) {
-      this.protocolError('Hello is only allowed right after Register', this.state === 'pending');
-      return;
-    }
-    const offered = parseExtensionList(body);
-    const enabled = this.host.options.extensions;
-    this.extensions = offered.filter((id) => enabled.includes(id));
-    this.send(encodeWelcome(this.extensions));
-    if (this.extensions.includes(Extension.Auth)) {
-      this.challenge = createChallenge();
-      this.send(encodeAuthChallenge(this.challenge));
-    } else if (this.state === 'pending') {
-      this.refusePending();
+  private count(counter: SessionCounter): void {
+    const stats = this.host.stats;
+    switch (counter) {
+      case 'unregistered':
+        stats.drops.unregistered++;
+        return;
+      case 'controlRateLimited':
+        stats.drops.rate_limited++;
+        return;
+      default:
+        stats[counter]++;
     }
   }
 
-  private authProof(body: Buffer): void {
-    const challenge = this.challenge;
-    if (challenge === null) {
-      this.protocolError('AuthProof without a challenge', this.state === 'pending');
+  private forwardControl(destination: Buffer, payload: Buffer): void {
+    const stats = this.host.stats;
+    const dest = this.host.lookup(destination.toString('latin1'));
+    if (dest === undefined) {
+      stats.drops.no_route++;
+      this.reportNoRoute(destination);
       return;
     }
-    this.challenge = null;
-    if (!verifyProof(challenge, this.key!, body)) {
-      this.host.stats.authFailures++;
-      this.log().warn({ event: 'auth_failed' }, 'key ownership proof failed');
-      this.close('auth failed', 'authentication failed: proof does not match the registered key');
+    if (dest === this) {
+      stats.drops.self++;
       return;
     }
-    this.host.stats.authSuccesses++;
-    this.authenticated = true;
-    this.send(encodeAuthOk());
-    if (this.state === 'pending') this.activate(this.pendingRouteKey);
-    this.log().info({ event: 'authenticated' }, 'key ownership proven');
-  }
-
-  private refusePending(): void {
-    const taken = this.host.lookup(this.pendingRouteKey) !== undefined;
-    if (taken) {
-      this.host.stats.refusedRegistrations++;
-      this.close(
-        'key taken',
-        'key already registered by another connection; prove ownership (auth extension) to replace it',
-      );
-    } else {
-      this.close(
-        'auth required',
-        'authentication required: this relay only routes keys proven by the auth extension',
-      );
-    }
-  }
-
-  private protocolError(message: string, fatal: boolean): void {
-    this.host.stats.protocolErrors++;
-    if (fatal) {
-      this.close(message, `protocol error: ${message}`);
-    } else {
-      this.send(encodeError(`protocol error: ${message}`));
-    }
-  }
-
-  /** Housekeeping driven by the server's sweep: handshake deadline, liveness pings, idle timeout. */
-  sweep(now: number): void {
-    const opts = this.host.options;
-    if (this.state === 'new' || this.state === 'pending') {
-      if (now - this.openedAt > opts.handshakeTimeoutMs) {
-        this.close('handshake timeout', 'handshake timeout: register (and authenticate) sooner');
-      }
+    if (!dest.controlEnabled) {
+      stats.drops.no_control++;
       return;
     }
-    if (this.extensions.includes(Extension.Ping)) {
-      if (now - this.lastReceivedAt > opts.pingTimeoutMs) {
-        this.close('liveness timeout', null);
-      } else if (now - this.lastPingAt >= opts.pingIntervalMs) {
-        this.lastPingAt = now;
-        const token = Buffer.allocUnsafe(PING_TOKEN_SIZE);
-        token.writeDoubleBE(now);
-        this.send(encodeFrame(FrameType.Ping, token));
-      }
-    } else if (now - this.lastReceivedAt > opts.idleTimeoutMs) {
-      this.close('idle timeout', 'idle timeout: send Keepalive at least every 25 s');
+    if (dest.socket.writableLength > this.host.options.maxQueueBytes) {
+      stats.drops.queue_full++;
+      return;
     }
+    dest.socket.write(encodeControl(this.key!, payload));
+    stats.controlForwarded++;
   }
 }

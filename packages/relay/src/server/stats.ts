@@ -13,6 +13,10 @@ export const DROP_REASONS = [
   'malformed',
   /** Data addressed to the sender's own key. */
   'self',
+  /** Control frames over the sender's rate limit. */
+  'rate_limited',
+  /** Control frames for a connection that did not agree to the control extension. */
+  'no_control',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -20,6 +24,8 @@ export interface RelayStats {
   connectionsAccepted: number;
   framesForwarded: number;
   bytesForwarded: number;
+  /** Control frames delivered. */
+  controlForwarded: number;
   /** Frames dropped, by reason. */
   drops: Record<DropReason, number>;
   protocolErrors: number;
@@ -36,7 +42,16 @@ export function emptyStats(): RelayStats {
     connectionsAccepted: 0,
     framesForwarded: 0,
     bytesForwarded: 0,
-    drops: { no_route: 0, queue_full: 0, unregistered: 0, malformed: 0, self: 0 },
+    controlForwarded: 0,
+    drops: {
+      no_route: 0,
+      queue_full: 0,
+      unregistered: 0,
+      malformed: 0,
+      self: 0,
+      rate_limited: 0,
+      no_control: 0,
+    },
     protocolErrors: 0,
     authSuccesses: 0,
     authFailures: 0,
