@@ -9,7 +9,7 @@ import { NamespaceShell, type ProcessSink } from './exec/netns.js';
 import type { LabProcess } from './exec/process.js';
 import { run } from './exec/run.js';
 import { createHost, type LabHost } from './host.js';
-import { onExit } from './state/exit-hooks.js';
+import { installExitHooks, onExit } from './state/exit-hooks.js';
 import { RunState, runIdFree, STATE_ROOT, sweepStaleRuns } from './state/runs.js';
 import { teardownSync } from './state/teardown.js';
 import { type StunServer, startStun } from './stun/coturn.js';
@@ -142,6 +142,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
   const hosts = resolveHosts(options.hosts ?? []);
   if (process.getuid?.() !== 0) throw new LabError('the lab needs root (network namespaces, nftables)');
   sweepStaleRuns();
+  installExitHooks();
   const state = claimRun();
   const id = state.id;
   const dir = join(STATE_ROOT, id);

@@ -15,23 +15,27 @@ function buildTools() {
 }
 
 describe('e2e/tools/build-tools.sh', () => {
-  it('build-tools rebuilds nothing when the tools are present: a second run is a silent no-op', () => {
-    const first = buildTools(); // builds whatever is missing (nothing, after `npm run lab:setup`)
-    expect(first.status, first.stderr).toBe(0);
-    const second = buildTools();
-    expect(second.status, second.stderr).toBe(0);
-    expect(second.stderr).not.toMatch(/building/i);
-    expect(second.ms).toBeLessThan(2_000);
-    for (const tool of [
-      'kube-apiserver',
-      'kubectl',
-      'etcd',
-      'helm',
-      'kubelet',
-      'kube-controller-manager',
-      'kube-scheduler',
-    ]) {
-      expect(existsSync(`${TOOLS_BIN}/${tool}`), tool).toBe(true);
-    }
-  }, 31 * 60_000);
+  it(
+    'build-tools rebuilds nothing when the tools are present: a second run is a silent no-op',
+    () => {
+      const first = buildTools(); // builds whatever is missing (nothing, after `npm run lab:setup`)
+      expect(first.status, first.stderr).toBe(0);
+      const second = buildTools();
+      expect(second.status, second.stderr).toBe(0);
+      expect(second.stderr).not.toMatch(/building/i);
+      expect(second.ms).toBeLessThan(2_000);
+      for (const tool of [
+        'kube-apiserver',
+        'kubectl',
+        'etcd',
+        'helm',
+        'kubelet',
+        'kube-controller-manager',
+        'kube-scheduler',
+      ]) {
+        expect(existsSync(`${TOOLS_BIN}/${tool}`), tool).toBe(true);
+      }
+    },
+    31 * 60_000,
+  );
 });
