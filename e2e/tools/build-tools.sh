@@ -4,6 +4,7 @@
 #   kube-apiserver, kubectl                              the control plane the tests talk to
 #   kubelet, kube-controller-manager, kube-scheduler     real nodes and controllers (createLab kubernetes: true)
 #   etcd, helm
+#   lab-pause                                            the pod sandbox program (source in lab-pause/)
 #
 # k8s.io/kubernetes cannot be `go install`ed at a version: its go.mod replaces every k8s.io/* staging module
 # with a local path. So we generate a throwaway module that requires it and pins each staging module to the
@@ -113,10 +114,23 @@ helm() {
   rm -rf "$work"
 }
 
+# The pod sandbox image's program (lab-pause/), keyed by its source so an edit rebuilds it.
+lab_pause_dir() { printf '%s/lab-pause-%s' "$cache" "$(cat "$here/lab-pause/main.go" "$here/lab-pause/go.mod" | sha256sum | cut -c1-12)"; }
+lab_pause() {
+  local out
+  out=$(lab_pause_dir)
+  if have_all "$out" lab-pause; then return; fi
+  log "building lab-pause"
+  rm -rf "$out.tmp" && mkdir -p "$out.tmp/bin"
+  (cd "$here/lab-pause" && go build -trimpath -ldflags='-s -w' -o "$out.tmp/bin/lab-pause" .)
+  rm -rf "$out" && mv "$out.tmp" "$out"
+}
+
 etcd
 helm
 kubernetes
 kubernetes_nodes
+lab_pause
 
 # One stable place for everything else to find the binaries: a bin dir of symlinks for the pinned versions.
 # Replaced only when wrong, so a run with everything present writes nothing.
@@ -129,4 +143,5 @@ link "$(control_plane_dir)" kubectl
 for bin in kubelet kube-controller-manager kube-scheduler; do link "$(node_dir)" "$bin"; done
 link "$cache/etcd-$ETCD_VERSION-$recipe" etcd
 link "$cache/helm-$HELM_VERSION-$helm_recipe" helm
+link "$(lab_pause_dir)" lab-pause
 log "tools ready in $cache/bin"
