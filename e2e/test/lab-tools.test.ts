@@ -32,6 +32,7 @@ describe('e2e/tools/build-tools.sh', () => {
         'kubelet',
         'kube-controller-manager',
         'kube-scheduler',
+        'lab-pause',
       ]) {
         expect(existsSync(`${TOOLS_BIN}/${tool}`), tool).toBe(true);
       }
