@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createLab, type HostSpec, type Lab, type LabHost } from '../index.js';
-import { MeshFixture } from '../mesh/fixture.js';
+import type { HostSpec, Lab, LabHost } from '../index.js';
+import type { MeshFixture } from '../mesh/fixture.js';
 import { progress } from './progress.js';
 import { onceStopped } from './stop.js';
 
@@ -116,6 +116,10 @@ async function teardown(): Promise<void> {
 const stopper = onceStopped(teardown);
 
 async function main(): Promise<number> {
+  // The lab library (and the Kubernetes client under it) takes seconds to load on a busy machine: say so first.
+  const [{ createLab }, { MeshFixture }] = await steps.step('loading the lab library', () =>
+    Promise.all([import('../index.js'), import('../mesh/fixture.js')]),
+  );
   creating = steps.step(`bringing up the lab: control plane, STUN, ${count} hosts`, () =>
     createLab({ hosts: hostSpecs(count), stun: true, controlPlane: true }),
   );
