@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provisions everything the lab needs, idempotently: Debian packages (only when one is missing, so a second run
-# touches neither the network nor dpkg) and the Go-built kube-apiserver/kubectl/etcd/helm (cached by version).
+# touches neither the network nor dpkg) and the Go-built kube-apiserver/kubectl/etcd/helm and
+# kubelet/kube-controller-manager/kube-scheduler (cached by version).
 # Called by `npm run lab:setup` and by `npm test` before the tests.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,6 +15,11 @@ fi
 
 # A package counts as present when dpkg says so. openssl signs the control plane's certificates.
 packages=(wireguard-go wireguard-tools iptables nftables iproute2 iputils-ping conntrack iperf3 coturn openssl)
+# Real Kubernetes nodes (createLab({ kubernetes: true })): a containerd and runc per node, and the lab's own OCI
+# registry. None of them starts a service here; the lab runs its own instances per run.
+packages+=(containerd runc docker-registry)
+# Container images without a Docker engine (LAB-FACTS): buildah builds, podman runs.
+packages+=(buildah podman)
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
@@ -29,9 +35,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -q >/dev/null
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   fi
-  # Debian's coturn package may enable a service; the lab starts its own turnserver per run.
+  # Debian's coturn, containerd and docker-registry packages may enable a service; the lab starts its own.
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    systemctl disable --now coturn >/dev/null 2>&1 || true
+    for unit in coturn containerd docker-registry; do systemctl disable --now "$unit" >/dev/null 2>&1 || true; done
   fi
 fi
 

@@ -11,7 +11,11 @@ export type { ExecOptions, NamespaceShell, NamespaceSpawnOptions } from './exec/
 export type { LabProcess } from './exec/process.js';
 export type { CommandResult } from './exec/run.js';
 export type { LabHost, WireguardGoOptions } from './host.js';
+export type { LabNode } from './kubernetes/index.js';
 export { createLab, type Lab, type LabRouter } from './lab.js';
+export type { ImageFile, ImageSpec } from './registry/oci.js';
+export { pushImage } from './registry/push.js';
+export type { LabRegistry } from './registry/server.js';
 export { STUN_ALT_PORT, STUN_PORT } from './stun/coturn.js';
 export { type StunProbeResult, stunProbe } from './stun/probe.js';
 export { FULL_TOPOLOGY, type TopologyTiming, timeTopology } from './timing.js';
@@ -21,7 +25,7 @@ export {
   STUN_ADDRESSES,
   type TopologyPlan,
 } from './topology/plan.js';
-export type { HostSpec, LabOptions, NatKind } from './topology/spec.js';
+export type { ControlPlaneOptions, HostSpec, LabOptions, NatKind, NodeTaint } from './topology/spec.js';
 export {
   type WgInterface,
   type WgKeys,

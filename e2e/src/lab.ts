@@ -6,17 +6,20 @@ import { type ControlPlane, startControlPlane } from './controlplane/index.js';
 import { createPki } from './controlplane/pki.js';
 import { LabError, LabSpecError } from './errors.js';
 import { NamespaceShell, type ProcessSink } from './exec/netns.js';
-import type { LabProcess } from './exec/process.js';
+import { type LabProcess, spawnTracked } from './exec/process.js';
 import { run } from './exec/run.js';
 import { createHost, type LabHost } from './host.js';
-import { onExit } from './state/exit-hooks.js';
+import { type LabNode, startKubernetes } from './kubernetes/index.js';
+import { type LabRegistry, startRegistry } from './registry/server.js';
+import { installExitHooks, onExit } from './state/exit-hooks.js';
 import { RunState, runIdFree, STATE_ROOT, sweepStaleRuns } from './state/runs.js';
 import { teardownSync } from './state/teardown.js';
 import { type StunServer, startStun } from './stun/coturn.js';
+import { labPath } from './tools.js';
 import { configureTopology, createTopology } from './topology/apply.js';
 import { planTopology, type RouterPlan, type TopologyPlan } from './topology/plan.js';
 import { chooseRootLink } from './topology/root-link.js';
-import { checkOptions, type LabOptions, resolveHosts } from './topology/spec.js';
+import { checkOptions, type LabOptions, resolveControlPlane, resolveHosts } from './topology/spec.js';
 
 /** A NAT router: its namespace, addresses, and a shell (for `conntrack -F`, `nft list ruleset`, ...). */
 export interface LabRouter extends Omit<RouterPlan, 'netns'> {
@@ -33,8 +36,14 @@ export interface Lab {
   router(lan: string): LabRouter;
   /** `address:3478` of the STUN server's two addresses (empty without `stun: true`). */
   readonly stunServers: readonly string[];
-  /** etcd + kube-apiserver, with `controlPlane: true`. */
+  /** etcd + kube-apiserver, with `controlPlane: true` (or `kubernetes: true`). */
   readonly controlPlane?: ControlPlane;
+  /** The lab's OCI registry, with `registry: true` (or `kubernetes: true`). */
+  readonly registry?: LabRegistry;
+  /** With `kubernetes: true`: every host as a Kubernetes Node, in the order of `lab.hosts`. */
+  readonly nodes: readonly LabNode[];
+  /** The Node of a host (`kubernetes: true`). */
+  node(name: string): LabNode;
   /** Every namespace this run created. */
   readonly namespaces: readonly string[];
   /** The data behind the lab: addresses, links, routes, rules. */
@@ -70,6 +79,8 @@ class LabRun implements Lab, ProcessSink {
   stunServers: string[] = [];
   stun?: StunServer;
   controlPlane?: ControlPlane;
+  registry?: LabRegistry;
+  readonly nodes: LabNode[] = [];
   private readonly processes = new Set<LabProcess>();
   private readonly routers = new Map<string, LabRouter>();
   private destroyed?: Promise<void>;
@@ -105,6 +116,19 @@ class LabRun implements Lab, ProcessSink {
     this.routers.set(plan.lan, { ...plan, shell: this.shell(plan.netns) });
   }
 
+  /** Starts a process that is not wrapped in `ip netns exec` (nsenter-based node processes), tracked like any. */
+  spawnDirect(argv: readonly string[]): LabProcess {
+    const process = spawnTracked(argv, { env: { ...globalThis.process.env, PATH: labPath() } });
+    this.started(process);
+    return process;
+  }
+
+  node(name: string): LabNode {
+    const node = this.nodes.find((candidate) => candidate.name === name);
+    if (!node) throw new LabSpecError(`no Kubernetes node ${name} in lab ${this.id}`, 'name');
+    return node;
+  }
+
   host(name: string): LabHost {
     const host = this.hosts.find((candidate) => candidate.name === name);
     if (!host) throw new LabSpecError(`no host ${name} in lab ${this.id}`, 'name');
@@ -121,7 +145,15 @@ class LabRun implements Lab, ProcessSink {
     this.destroyed ??= (async () => {
       // Graceful first (wireguard-go removes its socket and TUN), in parallel. The control plane's state dies
       // with the run, and a graceful kube-apiserver shutdown alone takes a second: kill it outright.
-      const disposable = new Set([this.controlPlane?.apiserver, this.controlPlane?.etcd]);
+      // So does a node's: its kubelet and containerd (and the pods, killed by namespace) go at once.
+      const cp = this.controlPlane;
+      const disposable = new Set<LabProcess | undefined>([
+        cp?.apiserver,
+        cp?.etcd,
+        cp?.controllerManager,
+        cp?.scheduler,
+        ...this.nodes.flatMap((node) => [node.kubelet, node.containerd]),
+      ]);
       await Promise.allSettled(
         [...this.processes].map((process) => process.stop(disposable.has(process) ? 0 : 1500)),
       );
@@ -140,8 +172,14 @@ class LabRun implements Lab, ProcessSink {
 export async function createLab(options: LabOptions = {}): Promise<Lab> {
   checkOptions(options);
   const hosts = resolveHosts(options.hosts ?? []);
+  const controlPlaneOptions = resolveControlPlane(options);
+  const withRegistry = options.registry === true || options.kubernetes === true;
+  if (withRegistry && !controlPlaneOptions) {
+    throw new LabSpecError('the registry lives next to the API server: set controlPlane too', 'registry');
+  }
   if (process.getuid?.() !== 0) throw new LabError('the lab needs root (network namespaces, nftables)');
   sweepStaleRuns();
+  installExitHooks();
   const state = claimRun();
   const id = state.id;
   const dir = join(STATE_ROOT, id);
@@ -152,7 +190,7 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
       prefix: id,
       hosts,
       stun: options.stun ?? false,
-      ...(options.controlPlane ? { controlPlaneLink: chooseRootLink() } : {}),
+      ...(controlPlaneOptions ? { controlPlaneLink: chooseRootLink() } : {}),
     });
     state.add(
       'namespaces',
@@ -187,20 +225,48 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
             crdDir: options.crdDir ?? DEFAULT_CRD_DIR,
             pki,
             network,
+            controllers: controlPlaneOptions?.controllers ?? false,
           })
+        : Promise.resolve(undefined);
+    const registry =
+      cpPlan && withRegistry
+        ? network.then(() =>
+            startRegistry({
+              shell: lab!.shell(cpPlan.netns),
+              dir: join(dir, 'registry'),
+              address: cpPlan.internetAddress,
+              rootAddress: cpPlan.rootLink.nsAddress,
+            }),
+          )
         : Promise.resolve(undefined);
     const stunPlan = plan.stun;
     const stun = stunPlan
       ? network.then(() => startStun(lab!.shell(stunPlan.netns), stunPlan.addresses, join(dir, 'stun')))
       : Promise.resolve(undefined);
-    const settled = await Promise.allSettled([network, controlPlane, stun, pki]);
+    const settled = await Promise.allSettled([network, controlPlane, stun, pki, registry]);
     const failure = settled.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
-    const [, cpResult, stunResult] = settled;
+    const [, cpResult, stunResult, , registryResult] = settled;
     if (cpResult?.status === 'fulfilled' && cpResult.value) lab.controlPlane = cpResult.value;
     if (stunResult?.status === 'fulfilled' && stunResult.value) {
       lab.stun = stunResult.value;
       lab.stunServers = stunResult.value.servers;
+    }
+    if (registryResult?.status === 'fulfilled' && registryResult.value) lab.registry = registryResult.value;
+    if (options.kubernetes && lab.controlPlane && lab.registry) {
+      const run = lab;
+      run.nodes.push(
+        ...(await startKubernetes({
+          runId: id,
+          dir,
+          hosts: run.hosts.map((host) => ({ host, spec: hosts.find((spec) => spec.name === host.name)! })),
+          controlPlane: lab.controlPlane,
+          registry: lab.registry,
+          spawn: (argv) => run.spawnDirect(argv),
+          recordMount: (path) => state.add('mounts', [path]),
+          recordCgroup: (cgroup) => state.add('cgroups', [cgroup]),
+        })),
+      );
     }
     return lab;
   } catch (error) {

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { LabError } from './errors.js';
 
-/** Where e2e/tools/build-tools.sh links the pinned kube-apiserver, kubectl, etcd and helm. */
+/** Where e2e/tools/build-tools.sh links the pinned Go-built tools (kube-apiserver, kubelet, etcd, helm, ...). */
 export const TOOLS_BIN =
   process.env.WIREKUBE_TOOLS_BIN ??
   join(
@@ -12,7 +12,15 @@ export const TOOLS_BIN =
     'bin',
   );
 
-export type Tool = 'kube-apiserver' | 'kubectl' | 'etcd' | 'helm';
+export type Tool =
+  | 'kube-apiserver'
+  | 'kubectl'
+  | 'etcd'
+  | 'helm'
+  | 'kubelet'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'lab-pause';
 
 /** Absolute path of a lab tool; throws with the fix when provisioning has not run. */
 export function toolPath(tool: Tool): string {

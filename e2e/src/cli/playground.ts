@@ -1,28 +1,50 @@
 // `npm run playground`: a simulated multi-network cluster with the mesh running on it. The lab's control plane,
 // N hosts (default 4: a public host, two behind cone NATs, one in the same LAN as another), an agent in each,
 // and a live view: `kubectl get wirekubepeers -o wide` and a ping matrix over the mesh addresses. Ctrl-C tears
-// everything down.
-//
-//   npm run playground                 4 hosts, live view until Ctrl-C
-//   npm run playground -- --hosts 6    more hosts (the fifth is behind a symmetric NAT, then cone and public)
-//   npm run playground -- --once       exit 0 as soon as every pair pings (used by the tests)
-import { mkdtempSync, rmSync } from 'node:fs';
+// everything down. Options: playground-usage.txt (also what `--help` prints).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createLab, type HostSpec, type Lab, type LabHost } from '../index.js';
-import { MeshFixture } from '../mesh/fixture.js';
+import type { HostSpec, Lab, LabHost } from '../index.js';
+import type { MeshFixture } from '../mesh/fixture.js';
+import { progress } from './progress.js';
+import { onceStopped } from './stop.js';
 
-const { values } = parseArgs({
-  options: {
-    hosts: { type: 'string', default: '4' },
-    once: { type: 'boolean', default: false },
-    'timeout-s': { type: 'string', default: '120' },
-  },
-});
+const USAGE = readFileSync(new URL('./playground-usage.txt', import.meta.url), 'utf8');
+/** The wrapper that runs `wg` with a host's private /run/wireguard. */
+const LAB_WG = fileURLToPath(new URL('../../bin/lab-wg', import.meta.url));
+
+function options() {
+  try {
+    return parseArgs({
+      options: {
+        hosts: { type: 'string', default: '4' },
+        once: { type: 'boolean', default: false },
+        'timeout-s': { type: 'string', default: '120' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`playground: ${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const values = options();
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const count = Number(values.hosts);
 if (!Number.isInteger(count) || count < 2 || count > 12) {
-  console.error('--hosts must be an integer from 2 to 12');
+  process.stderr.write(`playground: --hosts must be an integer from 2 to 12, got ${values.hosts}\n`);
+  process.exit(2);
+}
+const timeoutS = Number(values['timeout-s']);
+if (!Number.isFinite(timeoutS) || timeoutS <= 0) {
+  process.stderr.write(`playground: --timeout-s must be a positive number, got ${values['timeout-s']}\n`);
   process.exit(2);
 }
 
@@ -66,32 +88,56 @@ async function pingMatrix(hosts: readonly LabHost[]): Promise<{ text: string; al
   return { text: lines.join('\n'), allOk };
 }
 
+/** How to run `wg show` in a host, relative to where the user stands when it is shorter. */
+function wgCommand(host: LabHost): string {
+  const path = relative(process.cwd(), LAB_WG);
+  const shown = path.length < LAB_WG.length && !path.startsWith('..') ? path : LAB_WG;
+  return `${shown.includes('/') ? shown : `./${shown}`} ${host.netns}`;
+}
+
+const started = Date.now();
+const say = (line: string) => console.log(`[playground] ${line}`);
+const steps = progress(say);
+let lab: Lab | undefined;
+let mesh: MeshFixture | undefined;
+let stateDir: string | undefined;
+let creating: Promise<Lab> | undefined;
+
+async function teardown(): Promise<void> {
+  console.log('\ntearing down: agents, namespaces, control plane …');
+  // A lab still being created is removed once createLab settles (it cleans up after itself when it fails).
+  lab ??= await creating?.catch(() => undefined);
+  await mesh?.stopAll().catch(() => undefined);
+  await lab?.destroy();
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+  console.log('done.');
+}
+
+const stopper = onceStopped(teardown);
+
 async function main(): Promise<number> {
-  const started = Date.now();
-  console.log(`bringing up the lab: control plane, STUN, ${count} hosts …`);
-  const lab: Lab = await createLab({ hosts: hostSpecs(count), stun: true, controlPlane: true });
-  const stateDir = mkdtempSync(join(tmpdir(), 'wirekube-playground-'));
-  const mesh = new MeshFixture(lab, stateDir);
-  let stopping = false;
-  const teardown = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    console.log('\ntearing down: agents, namespaces, control plane …');
-    await mesh.stopAll().catch(() => undefined);
-    await lab.destroy();
-    rmSync(stateDir, { recursive: true, force: true });
-    console.log('done.');
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void teardown(0));
-  process.on('SIGTERM', () => void teardown(0));
+  // The lab library (and the Kubernetes client under it) takes seconds to load on a busy machine: say so first.
+  const [{ createLab }, { MeshFixture }] = await steps.step('loading the lab library', () =>
+    Promise.all([import('../index.js'), import('../mesh/fixture.js')]),
+  );
+  creating = steps.step(`bringing up the lab: control plane, STUN, ${count} hosts`, () =>
+    createLab({ hosts: hostSpecs(count), stun: true, controlPlane: true }),
+  );
+  lab = await creating;
+  stateDir = mkdtempSync(join(tmpdir(), 'wirekube-playground-'));
+  const fixture = new MeshFixture(lab, stateDir);
+  mesh = fixture;
   try {
-    await mesh.createMesh();
-    await mesh.registerNodes();
-    for (const host of lab.hosts) mesh.startAgent(host);
-    await Promise.all([...mesh.agents.values()].map((a) => mesh.waitStarted(a)));
+    await steps.step('creating the WireKubeMesh and the Nodes', async () => {
+      await fixture.createMesh();
+      await fixture.registerNodes();
+    });
+    await steps.step(`starting ${lab.hosts.length} agents`, async () => {
+      for (const host of lab!.hosts) fixture.startAgent(host);
+      await Promise.all([...fixture.agents.values()].map((a) => fixture.waitStarted(a)));
+    });
     const cp = lab.controlPlane!;
-    const deadline = Date.now() + Number(values['timeout-s']) * 1000;
+    const deadline = Date.now() + timeoutS * 1000;
     for (;;) {
       const [{ stdout: peers }, matrix] = await Promise.all([
         cp.kubectl(['get', 'wirekubepeers', '-o', 'wide'], { allowFail: true }),
@@ -105,26 +151,31 @@ async function main(): Promise<number> {
       console.log(`\nping over mesh addresses:\n${matrix.text}\n`);
       console.log(`kubectl --kubeconfig ${cp.kubeconfigPath} get wirekubepeers -o wide`);
       console.log(
-        `ip netns exec ${lab.host(lab.hosts[0]!.name).netns} wg show     # a host's view (namespaces: ${lab.hosts.map((h) => h.netns).join(' ')})`,
+        `${wgCommand(lab.hosts[0]!)}     # wg show in a host (namespaces: ${lab.hosts.map((h) => h.netns).join(' ')})`,
       );
       if (values.once && matrix.allOk) {
         console.log(`\nevery pair pings: mesh up in ${Math.round((Date.now() - started) / 1000)} s`);
-        await teardown(0);
         return 0;
       }
       if (values.once && Date.now() > deadline) {
-        console.error(`\nnot every pair pings after ${values['timeout-s']} s\n${mesh.logs()}`);
-        await teardown(1);
+        console.error(`\nnot every pair pings after ${timeoutS} s\n${fixture.logs()}`);
         return 1;
       }
       if (!values.once) console.log('\nCtrl-C to stop and remove everything.');
       await new Promise((r) => setTimeout(r, 2_000));
     }
   } catch (error) {
-    console.error(`playground failed: ${(error as Error).message}\n${mesh.logs()}`);
-    await teardown(1);
+    console.error(`playground failed: ${(error as Error).message}\n${fixture.logs()}`);
     return 1;
   }
 }
 
-void main();
+main().then(
+  (code) => stopper.stop(code, 'finished'),
+  (error: unknown) => {
+    // Interrupted mid-setup: the teardown started by the signal reports and exits.
+    if (stopper.stopping) return;
+    console.error(`playground failed: ${error instanceof Error ? error.message : String(error)}`);
+    stopper.stop(1, 'failed');
+  },
+);

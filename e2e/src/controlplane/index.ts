@@ -9,8 +9,15 @@ import { labPath, toolPath } from '../tools.js';
 import type { ControlPlanePlan } from '../topology/plan.js';
 import { installCrds, loadCrds } from './crds.js';
 import { writeKubeconfig } from './kubeconfig.js';
-import type { Pki } from './pki.js';
-import { API_PORT, apiServerArgv, etcdArgv, etcdDataDir } from './processes.js';
+import { issueClientCert, type Pki } from './pki.js';
+import {
+  API_PORT,
+  apiServerArgv,
+  controllerManagerArgv,
+  etcdArgv,
+  etcdDataDir,
+  schedulerArgv,
+} from './processes.js';
 import { httpsRequest, type TlsClient, waitReady } from './ready.js';
 
 export interface CreateNodeOptions {
@@ -52,6 +59,11 @@ export interface ControlPlane {
   readonly startMs: number;
   readonly etcd: LabProcess;
   readonly apiserver: LabProcess;
+  /** With `controlPlane: { controllers: true }` (or `kubernetes: true`). */
+  readonly controllerManager?: LabProcess;
+  readonly scheduler?: LabProcess;
+  /** The PKI's files (CA key included: the lab signs node certificates with it). */
+  readonly pki: Pki;
   /** A @kubernetes/client-node KubeConfig for the root namespace. */
   kubeConfig(): KubeConfig;
   /** The lab's kubectl with the admin kubeconfig. Throws LabCommandError on failure unless `allowFail`. */
@@ -74,6 +86,8 @@ export interface ControlPlaneStart {
   /** Resolves once the root link is addressed and up. */
   network: Promise<void>;
   startTimeoutMs?: number;
+  /** kube-controller-manager, kube-scheduler and NodeRestriction. */
+  controllers?: boolean;
 }
 
 export async function startControlPlane(start: ControlPlaneStart): Promise<ControlPlane> {
@@ -81,6 +95,19 @@ export async function startControlPlane(start: ControlPlaneStart): Promise<Contr
   const [etcdBin, apiserverBin] = [toolPath('etcd'), toolPath('kube-apiserver')];
   const pki = await start.pki;
   mkdirSync(join(dir, 'apiserver'), { recursive: true });
+  const clients = join(pki.dir, 'clients');
+  const [kubeletClient, controllerManagerClient, schedulerClient] = start.controllers
+    ? await Promise.all([
+        issueClientCert(
+          pki,
+          clients,
+          'apiserver-kubelet-client',
+          '/O=system:masters/CN=kube-apiserver-kubelet-client',
+        ),
+        issueClientCert(pki, clients, 'controller-manager', '/CN=system:kube-controller-manager'),
+        issueClientCert(pki, clients, 'scheduler', '/CN=system:kube-scheduler'),
+      ])
+    : [];
   await run(['ip', '-n', plan.netns, 'link', 'set', 'lo', 'up'], { netns: plan.netns });
   const began = performance.now();
   const etcd = shell.spawn(etcdArgv(etcdBin, etcdDataDir(dir)));
@@ -89,6 +116,7 @@ export async function startControlPlane(start: ControlPlaneStart): Promise<Contr
       pki,
       advertiseAddress: plan.internetAddress,
       certDir: join(dir, 'apiserver'),
+      ...(kubeletClient ? { cluster: { kubeletClient } } : {}),
     }),
   );
   const tls: TlsClient = {
@@ -104,6 +132,28 @@ export async function startControlPlane(start: ControlPlaneStart): Promise<Contr
   await start.network;
   await waitReady(server, tls, [etcd, apiserver], start.startTimeoutMs ?? 60_000);
   const startMs = performance.now() - began;
+  // Controllers talk to the API server over loopback, inside its namespace (127.0.0.1 is in its certificate).
+  const componentKubeconfig = (name: string, cert: { cert: string; key: string }) =>
+    writeKubeconfig(join(dir, `kubeconfig.${name}`), {
+      caCert: tls.ca,
+      clientCert: readFileSync(cert.cert),
+      clientKey: readFileSync(cert.key),
+      server: `https://127.0.0.1:${API_PORT}`,
+      user: name,
+    });
+  const controllerManager = controllerManagerClient
+    ? shell.spawn(
+        controllerManagerArgv(toolPath('kube-controller-manager'), {
+          kubeconfig: componentKubeconfig('controller-manager', controllerManagerClient),
+          pki,
+        }),
+      )
+    : undefined;
+  const scheduler = schedulerClient
+    ? shell.spawn(
+        schedulerArgv(toolPath('kube-scheduler'), componentKubeconfig('scheduler', schedulerClient)),
+      )
+    : undefined;
   await installCrds(server, tls, loadCrds(start.crdDir));
 
   const api = async (
@@ -129,6 +179,9 @@ export async function startControlPlane(start: ControlPlaneStart): Promise<Contr
     startMs,
     etcd,
     apiserver,
+    ...(controllerManager ? { controllerManager } : {}),
+    ...(scheduler ? { scheduler } : {}),
+    pki,
     kubeConfig() {
       const config = new KubeConfig();
       config.loadFromFile(kubeconfigPath);

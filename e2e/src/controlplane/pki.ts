@@ -35,6 +35,34 @@ function writeKey(path: string): void {
 
 const DAYS = '7';
 
+/** A client certificate's files. */
+export interface ClientCert {
+  cert: string;
+  key: string;
+}
+
+/**
+ * Issues a client certificate signed by the lab CA, e.g. `/O=system:nodes/CN=system:node:pub` for a kubelet.
+ * `name` names the files in `dir`.
+ */
+export async function issueClientCert(
+  pki: Pki,
+  dir: string,
+  name: string,
+  subject: string,
+): Promise<ClientCert> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const files = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+  writeKey(files.key);
+  await run(
+    ['openssl', 'req', '-x509', '-new', '-key', files.key, '-CA', pki.caCert, '-CAkey', pki.caKey]
+      .concat(['-subj', subject, '-days', DAYS, '-addext', 'basicConstraints=critical,CA:FALSE'])
+      .concat(['-addext', 'keyUsage=critical,digitalSignature,keyEncipherment'])
+      .concat(['-addext', 'extendedKeyUsage=clientAuth', '-out', files.cert]),
+  );
+  return files;
+}
+
 /** A fresh CA, serving certificate, admin client certificate (system:masters) and service-account keys. */
 export async function createPki(request: PkiRequest): Promise<Pki> {
   const { dir } = request;

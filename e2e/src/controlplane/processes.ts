@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Pki } from './pki.js';
+import type { ClientCert, Pki } from './pki.js';
 
 export const API_PORT = 6443;
 const ETCD_CLIENT = 'http://127.0.0.1:2379';
@@ -28,10 +28,25 @@ export interface ApiServerInput {
   /** Its address on the lab internet, advertised to clients inside the lab. */
   advertiseAddress: string;
   certDir: string;
+  /**
+   * A cluster with kubelets and controllers: NodeRestriction, the `kubernetes` Service's endpoints (its
+   * advertised address) and a client certificate for reaching kubelets (logs, exec).
+   */
+  cluster?: { kubeletClient: ClientCert };
 }
 
 export function apiServerArgv(apiserver: string, input: ApiServerInput): string[] {
-  const { pki } = input;
+  const { pki, cluster } = input;
+  const clusterFlags = cluster
+    ? [
+        '--enable-admission-plugins=NodeRestriction',
+        '--endpoint-reconciler-type=lease',
+        `--kubelet-client-certificate=${cluster.kubeletClient.cert}`,
+        `--kubelet-client-key=${cluster.kubeletClient.key}`,
+        '--kubelet-preferred-address-types=InternalIP',
+      ]
+    : // Nothing in a bare lab runs pods or kubelets; this only costs start time.
+      ['--endpoint-reconciler-type=none'];
   return [
     apiserver,
     `--etcd-servers=${ETCD_CLIENT}`,
@@ -49,8 +64,7 @@ export function apiServerArgv(apiserver: string, input: ApiServerInput): string[
     '--service-cluster-ip-range=10.96.0.0/16',
     '--authorization-mode=Node,RBAC',
     '--allow-privileged=true',
-    // Nothing in the lab runs pods or kubelets; these only cost start time.
-    '--endpoint-reconciler-type=none',
+    ...clusterFlags,
     '--enable-priority-and-fairness=false',
     '--profiling=false',
     '--shutdown-delay-duration=0s',
@@ -60,3 +74,34 @@ export function apiServerArgv(apiserver: string, input: ApiServerInput): string[
 }
 
 export const etcdDataDir = (dir: string) => join(dir, 'etcd');
+
+export interface ControllerInput {
+  /** Kubeconfig with the component's own client certificate (RBAC knows system:kube-controller-manager). */
+  kubeconfig: string;
+  pki: Pki;
+}
+
+/**
+ * kube-controller-manager without leader election or a serving port (one per lab, nobody scrapes it). Service
+ * account credentials per controller, as in real clusters, and the CA published as kube-root-ca.crt (every
+ * pod's projected token volume needs it).
+ */
+export function controllerManagerArgv(bin: string, input: ControllerInput): string[] {
+  return [
+    bin,
+    `--kubeconfig=${input.kubeconfig}`,
+    '--leader-elect=false',
+    '--secure-port=0',
+    '--use-service-account-credentials=true',
+    `--service-account-private-key-file=${input.pki.saKey}`,
+    `--root-ca-file=${input.pki.caCert}`,
+    `--cluster-signing-cert-file=${input.pki.caCert}`,
+    `--cluster-signing-key-file=${input.pki.caKey}`,
+    '--allocate-node-cidrs=false',
+    '--v=0',
+  ];
+}
+
+export function schedulerArgv(bin: string, kubeconfig: string): string[] {
+  return [bin, `--kubeconfig=${kubeconfig}`, '--leader-elect=false', '--secure-port=0', '--v=0'];
+}

@@ -22,7 +22,12 @@ function onSignal(signal: NodeJS.Signals) {
   if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }
 
-function install() {
+/**
+ * Installs the process-level handlers without registering a cleanup yet. createLab calls it before it records
+ * anything, so that a signal arriving between the run record and its cleanup is handled (run from the event
+ * loop, after the cleanup is registered) instead of killing the process on the spot.
+ */
+export function installExitHooks(): void {
   if (installed) return;
   installed = true;
   process.on('exit', runAll);
@@ -33,7 +38,7 @@ function install() {
 
 /** Registers a cleanup; returns the function that unregisters it (call it after a normal teardown). */
 export function onExit(hook: () => void): () => void {
-  install();
+  installExitHooks();
   hooks.add(hook);
   return () => {
     hooks.delete(hook);

@@ -34,6 +34,8 @@ export class RunState {
       rootLinks: [],
       pids: [],
       dirs: [],
+      mounts: [],
+      cgroups: [],
     };
     this.save();
   }
@@ -43,6 +45,7 @@ export class RunState {
   }
 
   add(kind: keyof RunResources, values: readonly (string | number)[]): void {
+    this.record[kind] ??= [];
     const list = this.record[kind] as (string | number)[];
     for (const value of values) if (!list.includes(value)) list.push(value);
     this.save();

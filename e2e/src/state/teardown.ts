@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { isAlive, sleepSync } from '../exec/pids.js';
 
 /** What a run owns, by name and PID: enough to remove it without any in-memory state. */
@@ -11,6 +12,57 @@ export interface RunResources {
   pids: readonly number[];
   /** Directories this run created (state, certificates, private /run/wireguard dirs, etcd data). */
   dirs: readonly string[];
+  /** Mount points in the root mount namespace (lab nodes' mount namespace holders), unmounted last first. */
+  mounts?: readonly string[];
+  /** cgroups (paths below each hierarchy's root, e.g. `/wklab-wk12ab-pub`) removed with everything below. */
+  cgroups?: readonly string[];
+}
+
+export const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/** Every mounted cgroup hierarchy (v1 controllers, the named systemd one, the unified one). */
+export function cgroupHierarchies(): string[] {
+  try {
+    return readdirSync(CGROUP_ROOT, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => join(CGROUP_ROOT, entry.name));
+  } catch {
+    return [];
+  }
+}
+
+/** rmdir a cgroup and its children, deepest first; a cgroup with live tasks stays (and is retried). */
+function removeCgroupTree(path: string): boolean {
+  let entries: string[];
+  try {
+    entries = readdirSync(path, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
+  } catch {
+    return true; // gone
+  }
+  let clean = true;
+  for (const entry of entries) clean = removeCgroupTree(join(path, entry)) && clean;
+  try {
+    rmdirSync(path);
+  } catch {
+    return false;
+  }
+  return clean;
+}
+
+function removeCgroups(cgroups: readonly string[]): void {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    let clean = true;
+    for (const hierarchy of cgroupHierarchies()) {
+      for (const cgroup of cgroups) {
+        const path = join(hierarchy, cgroup);
+        if (existsSync(path)) clean = removeCgroupTree(path) && clean;
+      }
+    }
+    if (clean) return;
+    sleepSync(50); // tasks killed a moment ago are still leaving
+  }
 }
 
 function ip(args: string[], input?: string) {
@@ -75,6 +127,12 @@ export function teardownSync(resources: RunResources, graceMs = 1500): void {
   if (resources.namespaces.length > 0) {
     ip(['-force', '-batch', '-'], `${resources.namespaces.map((ns) => `netns del ${ns}`).join('\n')}\n`);
   }
+  // A node's mount namespace (and every mount its kubelet and containerd made in it) ends when its last
+  // process has died and its holder is unmounted; lazily, so a busy mount cannot stop the teardown.
+  for (const mount of [...(resources.mounts ?? [])].reverse()) {
+    spawnSync('umount', ['-l', mount], { timeout: 20_000 });
+  }
+  if (resources.cgroups && resources.cgroups.length > 0) removeCgroups(resources.cgroups);
   for (const link of resources.rootLinks) {
     // Usually gone with its peer's namespace; deleting it again just fails quietly.
     ip(['link', 'del', link]);

@@ -1,0 +1,95 @@
+// The pure half of `kubernetes: true`: option checking and what containerd and the kubelet are told (no root).
+
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { LabSpecError } from '../src/errors.js';
+import { containerdConfig, kubeletConfig, nodePaths, registryHostsToml } from '../src/kubernetes/config.js';
+import { checkOptions, resolveControlPlane, resolveHosts } from '../src/topology/spec.js';
+
+describe('kubernetes lab options', () => {
+  it('keeps the bare control plane the default and turns controllers on for kubernetes', () => {
+    expect(resolveControlPlane({})).toBeUndefined();
+    expect(resolveControlPlane({ controlPlane: true })).toEqual({ controllers: false });
+    expect(resolveControlPlane({ controlPlane: { controllers: true } })).toEqual({ controllers: true });
+    expect(resolveControlPlane({ kubernetes: true })).toEqual({ controllers: true });
+  });
+
+  it.each([
+    [{ controlPlane: { controller: true } }, 'controlPlane.controller'],
+    [{ kubernetes: 'yes' }, 'kubernetes'],
+    [{ registry: 1 }, 'registry'],
+  ])('rejects %j naming %s', (options, field) => {
+    expect(() => checkOptions(options)).toThrow(LabSpecError);
+    expect(() => checkOptions(options)).toThrow(field);
+  });
+
+  it.each([
+    [{ name: 'a', nat: 'none', labels: { 'bad key!': 'x' } }, 'hosts[0].labels'],
+    [{ name: 'a', nat: 'none', labels: { ok: 'bad value!' } }, 'hosts[0].labels.ok'],
+    [{ name: 'a', nat: 'none', taints: [{ key: 'k', effect: 'Never' }] }, 'hosts[0].taints[0].effect'],
+    [{ name: 'a', nat: 'none', label: {} }, 'hosts[0].label'],
+  ])('rejects host %j naming %s', (host, field) => {
+    expect(() => resolveHosts([host as never])).toThrow(field);
+  });
+
+  it('carries labels and taints through', () => {
+    const [host] = resolveHosts([
+      {
+        name: 'a',
+        nat: 'cone',
+        labels: { 'wirekube.io/vpn-enabled': 'true' },
+        taints: [{ key: 'k', effect: 'NoSchedule' }],
+      },
+    ]);
+    expect(host).toMatchObject({
+      labels: { 'wirekube.io/vpn-enabled': 'true' },
+      taints: [{ key: 'k', effect: 'NoSchedule' }],
+    });
+  });
+});
+
+describe('node configuration', () => {
+  const paths = nodePaths('/run/wirekube-lab/wk0001/nodes/a', '/run/wirekube-lab/wk0001/hosts/a/wireguard');
+
+  it('binds the per-node directories over the shared paths', () => {
+    expect(paths.binds.map((bind) => bind.target)).toEqual([
+      '/var/lib/wirekube',
+      '/run/wireguard',
+      '/var/lib/kubelet',
+      '/var/log/containers',
+    ]);
+    expect(paths.binds.find((bind) => bind.target === '/run/wireguard')?.source).toBe(
+      '/run/wirekube-lab/wk0001/hosts/a/wireguard',
+    );
+  });
+
+  it('tells containerd what these machines need', () => {
+    const toml = containerdConfig(paths, '198.51.100.20:5000/lab/pause:v1');
+    expect(toml).toContain('restrict_oom_score_adj = true');
+    expect(toml).toContain('SystemdCgroup = false');
+    expect(toml).toContain('sandbox_image = "198.51.100.20:5000/lab/pause:v1"');
+    expect(toml).toContain(`address = "${paths.containerdSocket}"`);
+    expect(registryHostsToml('198.51.100.20:5000')).toContain('[host."http://198.51.100.20:5000"]');
+  });
+
+  it('tells the kubelet what these machines need', () => {
+    const config = parse(
+      kubeletConfig({
+        paths,
+        address: '10.100.0.10',
+        caCert: '/ca.crt',
+        cgroupRoot: '/wklab-wk0001-a',
+        taints: [{ key: 'k', value: 'v', effect: 'NoSchedule' }],
+      }),
+    ) as Record<string, unknown>;
+    expect(config).toMatchObject({
+      failCgroupV1: false,
+      cgroupDriver: 'cgroupfs',
+      cgroupRoot: '/wklab-wk0001-a',
+      podLogsDir: paths.podLogsDir,
+      volumePluginDir: paths.volumePluginDir,
+      containerRuntimeEndpoint: `unix://${paths.containerdSocket}`,
+      registerWithTaints: [{ key: 'k', value: 'v', effect: 'NoSchedule' }],
+    });
+  });
+});

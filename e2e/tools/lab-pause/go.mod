@@ -1,0 +1,3 @@
+module wirekube.local/labpause
+
+go 1.24.0
