@@ -21,6 +21,7 @@ export {
   STUN_ADDRESSES,
   type TopologyPlan,
 } from './topology/plan.js';
+export { readdressRouterWan } from './topology/readdress.js';
 export type { HostSpec, LabOptions, NatKind } from './topology/spec.js';
 export {
   type WgInterface,

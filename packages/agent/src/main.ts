@@ -69,8 +69,9 @@ async function main(): Promise<number> {
       nodeName: options.nodeName,
       meshName: options.meshName,
       reconcileIntervalMs: options.reconcileIntervalMs,
+      natRecheckIntervalMs: options.endpointRecheckIntervalMs,
       initAllowedIPs: options.initAllowedIPs,
-      protectedAddresses: await apiServerAddresses(kc, log),
+      protectedAddresses: [...(await apiServerAddresses(kc, log)), ...options.apiServerAddresses],
     },
     {
       kube: new KubeAgentApi(kc, { name: 'wirekube-agent', host: options.nodeName }),

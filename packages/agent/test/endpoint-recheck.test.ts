@@ -24,8 +24,8 @@ function ctx(overrides: Partial<DiscoveryContext> = {}): DiscoveryContext {
 }
 
 /** Answers to a probe from an ephemeral local port, as the re-check makes while WireGuard holds its port. */
-function fromEphemeral(address: string, ports: [number, number], localPort = 40123): StunObservation[] {
-  return ports.map((port, i) => ({ server: `s${i}`, mapped: { address, port }, localPort }));
+function fromEphemeral(address: string, ports: [number, number]): StunObservation[] {
+  return ports.map((port, i) => ({ server: `s${i}`, mapped: { address, port } }));
 }
 
 const failed: StunObservation[] = [
@@ -34,25 +34,37 @@ const failed: StunObservation[] = [
 ];
 
 describe('defect 1: a changed public IP is published while the interface holds the port', () => {
-  it.each<[string, DiscoveryContext['stun'], string]>([
+  it.each<[string, DiscoveryContext['stun'], string | undefined, string]>([
     [
-      'cone NAT that preserves ports: the new IP with the listen port',
+      'cone NAT: the new IP with the port WireGuard had',
       { observations: fromEphemeral('198.51.100.77', [40123, 40123]), portInUse: true, natType: 'cone' },
+      '203.0.113.100:51820',
       '198.51.100.77:51820',
     ],
     [
-      'cone NAT that rewrites ports: the new IP with the port the NAT gave WireGuard before',
+      'cone NAT that gave WireGuard another port (second host behind one NAT): that port',
       { observations: fromEphemeral('198.51.100.77', [61000, 61000]), portInUse: true, natType: 'cone' },
+      '203.0.113.100:20999',
       '198.51.100.77:20999',
+    ],
+    [
+      'cone NAT, nothing published yet: the listen port',
+      { observations: fromEphemeral('198.51.100.77', [61000, 61000]), portInUse: true, natType: 'cone' },
+      undefined,
+      '198.51.100.77:51820',
     ],
     [
       'symmetric NAT: the new IP with the listen port (seed)',
       { observations: fromEphemeral('198.51.100.77', [61000, 62000]), portInUse: true, natType: 'symmetric' },
+      '203.0.113.100:20999',
       '198.51.100.77:51820',
     ],
-  ])('%s', (_name, stun, expected) => {
-    const previous = { endpoint: '203.0.113.100:20999', method: 'stun' as const };
-    expect(stunEndpoint(ctx({ stun, previous }))).toEqual({ endpoint: expected, method: 'stun' });
+  ])('%s', (_name, stun, published, expected) => {
+    const previous = published ? { endpoint: published, method: 'stun' as const } : undefined;
+    expect(stunEndpoint(ctx({ stun, ...(previous ? { previous } : {}) }))).toEqual({
+      endpoint: expected,
+      method: 'stun',
+    });
   });
 
   it('keeps the published endpoint while the ephemeral answer shows the same public IP (its port is WireGuard’s)', () => {

@@ -1,12 +1,8 @@
 import type { NatType } from '@wirekube/crd-types';
 
-/**
- * What one STUN server said about our mapped address, or why it said nothing. `localPort` is the port the
- * request left from (an ephemeral one when WireGuard holds its own): comparing it with the mapped port tells
- * whether the NAT preserves ports.
- */
+/** What one STUN server said about our mapped address, or why it said nothing. */
 export type StunObservation =
-  | { server: string; mapped: { address: string; port: number }; localPort?: number }
+  | { server: string; mapped: { address: string; port: number } }
   | { server: string; error: string };
 
 /**

@@ -31,9 +31,7 @@ export async function queryStunServers(
   const socket = createSocket({ type: 'udp4', reuseAddr: false });
   try {
     await bind(socket, options.localPort, options.localAddress);
-    const localPort = socket.address().port;
-    const observations = await Promise.all(servers.map((server) => queryOne(socket, server, options)));
-    return observations.map((o) => ('mapped' in o ? { ...o, localPort } : o));
+    return await Promise.all(servers.map((server) => queryOne(socket, server, options)));
   } finally {
     socket.close();
   }

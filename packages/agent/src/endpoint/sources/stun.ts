@@ -1,5 +1,5 @@
 import { formatIp, tryParseEndpoint, tryParseIp } from '@wirekube/netlink';
-import { mappedAddress, type StunObservation } from '../../nat/classify.js';
+import { mappedAddress } from '../../nat/classify.js';
 import { type DiscoveryContext, type Endpoint, type EndpointSource, formatEndpoint } from '../types.js';
 
 /**
@@ -37,22 +37,17 @@ export function stunEndpoint(ctx: DiscoveryContext): Endpoint | undefined {
   }
   if (previous && previous.address === canonicalIp(mapped.address))
     return { endpoint: previous.text, method: 'stun' };
-  return { endpoint: formatEndpoint(mapped.address, heldPort(ctx, mapped.port, previous)), method: 'stun' };
+  return { endpoint: formatEndpoint(mapped.address, heldPort(ctx, previous)), method: 'stun' };
 }
 
 /**
  * WireGuard's public port after the public IP moved, seen only from another local port. Symmetric NAT: the
- * listen port (seed). Cone NAT: the listen port when the NAT visibly preserves ports (the probe's mapped port
- * is its local port); otherwise the port the NAT gave WireGuard last time, the best guess there is.
+ * listen port (seed). Cone NAT: the port the NAT gave WireGuard last time — the listen port itself when the NAT
+ * preserves ports, another one for the second host behind one NAT — else the listen port.
  */
-function heldPort(ctx: DiscoveryContext, mappedPort: number, previous: PreviousEndpoint | undefined): number {
+function heldPort(ctx: DiscoveryContext, previous: PreviousEndpoint | undefined): number {
   if (ctx.stun.natType === 'symmetric') return ctx.listenPort;
-  if (preservesPorts(ctx.stun.observations, mappedPort)) return ctx.listenPort;
   return previous?.port ?? ctx.listenPort;
-}
-
-function preservesPorts(observations: readonly StunObservation[], mappedPort: number): boolean {
-  return observations.some((o) => 'mapped' in o && o.localPort !== undefined && o.localPort === mappedPort);
 }
 
 interface PreviousEndpoint {
