@@ -36,6 +36,8 @@ export interface AgentOptions {
   /** Looked up in the main table ahead of the tunnel, besides the kubeconfig host and EndpointSlices. */
   apiServerAddresses: string[];
   endpointRecheckIntervalMs: number;
+  /** Seconds, for the own WireKubePeer when its CR has no value (a value in the CR is the user's). */
+  persistentKeepalive: number;
 }
 
 /** A bad flag or environment value, named, so the pod's log says exactly what to fix. */
@@ -67,6 +69,7 @@ options (flag, or environment variable):
                            the tunnel (besides the kubeconfig host and the kubernetes EndpointSlices)
   --endpoint-recheck-interval-ms MS  WIREKUBE_ENDPOINT_RECHECK_INTERVAL_MS  NAT type and endpoint re-check;
                            default: 300000
+  --persistent-keepalive S WIREKUBE_PERSISTENT_KEEPALIVE     own WireKubePeer's keepalive when its CR has none; default: 25
   --interface NAME         WIREKUBE_INTERFACE         cleanup only: interface to delete; default: wire_kube
   --log-level LEVEL        LOG_LEVEL                  default: info
 `;
@@ -93,6 +96,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
       'reconcile-interval-ms': { type: 'string' },
       'api-server-address': { type: 'string' },
       'endpoint-recheck-interval-ms': { type: 'string' },
+      'persistent-keepalive': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -139,6 +143,11 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
   } catch (error) {
     throw new OptionsError((error as Error).message);
   }
+  const keepaliveText = values['persistent-keepalive'] ?? env['WIREKUBE_PERSISTENT_KEEPALIVE'] ?? '25';
+  const persistentKeepalive = Number(keepaliveText);
+  // WireGuard's field is a 16-bit number of seconds; 0 turns keepalives off.
+  if (!/^\d+$/.test(keepaliveText.trim()) || persistentKeepalive > 65535)
+    throw new OptionsError(`--persistent-keepalive must be 0..65535 seconds, got "${keepaliveText}"`);
   const options: AgentOptions = {
     command,
     nodeName,
@@ -155,6 +164,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     reconcileIntervalMs: interval,
     apiServerAddresses,
     endpointRecheckIntervalMs: recheck,
+    persistentKeepalive,
   };
   const kubeconfig = values.kubeconfig ?? env['KUBECONFIG'];
   if (kubeconfig) options.kubeconfig = kubeconfig;
