@@ -29,7 +29,8 @@ export interface RecheckState {
 export type RecheckInput =
   /** Every reconcile pass: what the agent sees now. */
   | { type: 'observe'; nowMs: number; listenPort: number; ownPeerExists: boolean }
-  | { type: 'found'; nowMs: number; listenPort: number; endpoint: Endpoint }
+  /** A round that found an endpoint (none given: the one already known stays). */
+  | { type: 'found'; nowMs: number; listenPort: number; endpoint?: Endpoint }
   /** No source found an endpoint, or the round threw. */
   | { type: 'failed'; nowMs: number; listenPort: number };
 
@@ -81,7 +82,7 @@ export function nextRecheck(state: RecheckState, input: RecheckInput, timers: Re
         lastOutcome: 'found',
         listenPort: input.listenPort,
         previousStale: false,
-        endpoint: input.endpoint,
+        ...(input.endpoint ? { endpoint: input.endpoint } : {}),
       };
       return { state: next, effects: [], wakeAt: dueAt(next, timers)!.atMs };
     }

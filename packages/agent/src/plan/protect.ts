@@ -29,6 +29,14 @@ export function protectRules(addresses: readonly string[]): DesiredRule[] {
   return [...unique.values()].sort((a, b) => a.family - b.family || compare(a.destination!, b.destination!));
 }
 
+/**
+ * Addresses kept on the main table, read at every pass: the API server's watched endpoints, the relays (the
+ * relay path feeds its own). A change should trigger a pass.
+ */
+export interface ProtectedAddressSource {
+  addresses(): readonly string[];
+}
+
 /** A protected-address list that is not a list of IPs: names the flag or variable it came from. */
 export class ProtectedAddressError extends Error {
   constructor(
