@@ -89,7 +89,9 @@ beforeAll(async () => {
       ports: [{ name: 'https', port: 6443, protocol: 'TCP' }],
     }),
   });
-  mesh.startAgent(worker, { args: ['--kubeconfig', clusterKubeconfig] });
+  mesh.startAgent(worker, {
+    args: ['--kubeconfig', clusterKubeconfig, '--endpoint-recheck-interval-ms', '2000'],
+  });
   await mesh.waitStarted(mesh.agents.get('worker')!);
 }, 180_000);
 
@@ -121,6 +123,9 @@ describe('the API server is protected in-cluster (issue 11.5)', () => {
     ).catch((error) => {
       throw new Error(`${(error as Error).message}\n${mesh.logs()}`);
     });
+    // Give a route into the tunnel time to be installed, as the first reconcile after the peer would.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await apiServerAnswers()).toBe(true);
     const rules = (await worker.exec(['ip', 'rule', 'show'])).stdout;
     expect(rules).toMatch(new RegExp(`^198:\\s+from all to ${CONTROL_PLANE_ADDRESS} lookup main`, 'm'));
     const route = (await worker.exec(['ip', 'route', 'get', CONTROL_PLANE_ADDRESS])).stdout;
