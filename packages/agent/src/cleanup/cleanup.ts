@@ -61,7 +61,9 @@ export async function cleanupNode(options: CleanupOptions): Promise<CleanupRepor
     );
     report.rulesRemoved = await step(
       'rules',
-      async () => (await net.ruleSet([PROTECT_RULE_PRIORITY, FWMARK_RULE_PRIORITY, RULE_PRIORITY]).set([])).removed.length,
+      async () =>
+        (await net.ruleSet([PROTECT_RULE_PRIORITY, FWMARK_RULE_PRIORITY, RULE_PRIORITY]).set([])).removed
+          .length,
       0,
     );
   } finally {
