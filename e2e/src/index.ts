@@ -25,6 +25,7 @@ export {
   STUN_ADDRESSES,
   type TopologyPlan,
 } from './topology/plan.js';
+export { readdressRouterWan } from './topology/readdress.js';
 export type { ControlPlaneOptions, HostSpec, LabOptions, NatKind, NodeTaint } from './topology/spec.js';
 export {
   type WgInterface,

@@ -12,6 +12,7 @@ import { errorMessage } from './errors.js';
 import { createHttpServer } from './http/server.js';
 import { fileKeySource } from './keys/store.js';
 import { KubeAgentApi } from './kube/api.js';
+import { ApiServerEndpoints, apiServerSliceInformer } from './kube/api-server-endpoints.js';
 import { AgentMetrics } from './metrics/metrics.js';
 import { queryStunServers } from './stun/binding.js';
 
@@ -68,14 +69,21 @@ async function main(): Promise<number> {
     wireguardGo: options.wireguardGo,
     logger: log,
   });
+  // The API server's real addresses (in-cluster the kubeconfig names only the ClusterIP), kept on the main table.
+  const apiServerEndpoints = new ApiServerEndpoints({
+    informer: apiServerSliceInformer(kc),
+    log,
+    onChange: () => void agent.reconcileNow(),
+  });
   const agent = new Agent(
     {
       nodeName: options.nodeName,
       meshName: options.meshName,
       reconcileIntervalMs: options.reconcileIntervalMs,
+      natRecheckIntervalMs: options.endpointRecheckIntervalMs,
       persistentKeepalive: options.persistentKeepalive,
       initAllowedIPs: options.initAllowedIPs,
-      protectedAddresses: await apiServerAddresses(kc, log),
+      protectedAddresses: [...(await apiServerAddresses(kc, log)), ...options.apiServerAddresses],
     },
     {
       kube: new KubeAgentApi(kc, { name: 'wirekube-agent', host: options.nodeName }, log),
@@ -85,8 +93,10 @@ async function main(): Promise<number> {
       keys: fileKeySource(options.keyDir),
       log,
       metrics,
+      protectedSources: [apiServerEndpoints],
     },
   );
+  apiServerEndpoints.start();
   const http = options.metricsPort > 0 ? createHttpServer(metrics.registry, agent) : undefined;
   if (http) {
     await http.listen({ host: options.metricsAddress, port: options.metricsPort });
@@ -103,6 +113,7 @@ async function main(): Promise<number> {
       stopping = true;
       log.info({ event: 'shutdown', signal }, 'shutting down; the data plane stays up');
       await agent.stop();
+      await apiServerEndpoints.stop();
       await http?.close();
       await dataplane.close();
       resolve(0);

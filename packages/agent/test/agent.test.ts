@@ -85,7 +85,9 @@ describe('Agent start-up', () => {
     await kube.createPeer(
       peer('n1', {
         publicKey: publicOf(PRIVATE),
-        endpoint: '203.0.113.99:51820',
+        // The public IP STUN sees from the ephemeral port; the port is WireGuard's own mapping (issue 11.1:
+        // a different public IP would be published).
+        endpoint: '203.0.113.7:21789',
         allowedIPs: ['10.1.0.2/32'],
       }),
     );
@@ -93,7 +95,7 @@ describe('Agent start-up', () => {
     expect(agent.interfaceOutcome).toBe('adopted');
     expect(dataplane.calls).toEqual([]);
     expect(stunCalls).toEqual([0]); // the port is WireGuard's: NAT type from an ephemeral port only
-    expect(kube.peers.get('node-n1')!.spec.endpoint).toBe('203.0.113.99:51820');
+    expect(kube.peers.get('node-n1')!.spec.endpoint).toBe('203.0.113.7:21789');
     expect(kube.peers.get('node-n1')!.status?.natType).toBe('cone');
   });
 
@@ -111,9 +113,9 @@ describe('Agent start-up', () => {
       return coneStun(servers, options);
     };
     const { agent, kube } = setup({ stun });
-    await kube.createPeer(peer('n1', { publicKey: publicOf(PRIVATE), endpoint: '203.0.113.50:51820' }));
+    await kube.createPeer(peer('n1', { publicKey: publicOf(PRIVATE), endpoint: '203.0.113.7:21789' }));
     await agent.start();
-    expect(kube.peers.get('node-n1')!.spec.endpoint).toBe('203.0.113.50:51820');
+    expect(kube.peers.get('node-n1')!.spec.endpoint).toBe('203.0.113.7:21789');
   });
 
   it('never overwrites allowedIPs a user set, and reports one STUN answer as undetermined NAT', async () => {

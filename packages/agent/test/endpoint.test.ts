@@ -87,16 +87,30 @@ describe('endpoint sources', () => {
   });
 
   it('stun: when the preserved interface holds the port, the endpoint in the CR is kept (seed)', async () => {
+    // The ephemeral port's answers confirm the public IP; their port is not WireGuard's, so the CR's stays.
     const held = { observations: answers(40001, 40001), portInUse: true, natType: 'cone' as const };
     expect(
       await stunSource.discover(
-        ctx({ stun: held, previous: { endpoint: '203.0.113.9:51820', method: 'stun' } }),
+        ctx({ stun: held, previous: { endpoint: '203.0.113.7:51820', method: 'stun' } }),
+      ),
+    ).toEqual({
+      endpoint: '203.0.113.7:51820',
+      method: 'stun',
+    });
+    const silent = {
+      observations: [{ server: 's1', error: 'no answer after 3 attempts' }],
+      portInUse: true,
+      natType: '' as const,
+    };
+    expect(
+      await stunSource.discover(
+        ctx({ stun: silent, previous: { endpoint: '203.0.113.9:51820', method: 'stun' } }),
       ),
     ).toEqual({
       endpoint: '203.0.113.9:51820',
       method: 'stun',
     });
-    expect(await stunSource.discover(ctx({ stun: held }))).toBeUndefined();
+    expect(await stunSource.discover(ctx({ stun: silent }))).toBeUndefined();
   });
 
   it('internal: the InternalIP, else an ExternalIP, else a host address', async () => {
@@ -178,7 +192,11 @@ describe('endpoint sources', () => {
       search: async () => `${base}/rootDesc.xml`,
       localAddress: async () => '10.1.0.2',
     });
-    expect(await source.discover(ctx())).toEqual({ endpoint: '203.0.113.40:51820', method: 'upnp' });
+    expect(await source.discover(ctx())).toEqual({
+      endpoint: '203.0.113.40:51820',
+      method: 'upnp',
+      refreshWithinMs: 1_800_000,
+    });
     await source.discover(ctx());
     expect(actions).toEqual([
       '/ctl/IPConn AddPortMapping 51820 10.1.0.2',

@@ -66,6 +66,7 @@ async function setup(options: { recheckIntervalMs?: number; readbackIntervalMs?:
     intervalMs: options.recheckIntervalMs ?? 300_000,
     run: async () => {
       rechecks.push(clock.now());
+      return undefined;
     },
     log: silentLog,
     metrics,

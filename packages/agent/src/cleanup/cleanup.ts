@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { FWMARK_RULE_PRIORITY, ROUTE_TABLE, RULE_PRIORITY } from '@wirekube/crd-types';
 import { commandRunner, IptablesRules, openNetwork, openWireGuard } from '@wirekube/netlink';
 import type { Logger } from 'pino';
+import { PROTECT_RULE_PRIORITY } from '../plan/protect.js';
 
 export interface CleanupOptions {
   interfaceName: string;
@@ -60,7 +61,9 @@ export async function cleanupNode(options: CleanupOptions): Promise<CleanupRepor
     );
     report.rulesRemoved = await step(
       'rules',
-      async () => (await net.ruleSet([FWMARK_RULE_PRIORITY, RULE_PRIORITY]).set([])).removed.length,
+      async () =>
+        (await net.ruleSet([PROTECT_RULE_PRIORITY, FWMARK_RULE_PRIORITY, RULE_PRIORITY]).set([])).removed
+          .length,
       0,
     );
   } finally {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ENDPOINT_DISCOVERY_METHODS, type EndpointDiscoveryMethod, KEY_DIR } from '@wirekube/crd-types';
+import { parseAddressList } from '../plan/protect.js';
 
 /**
  * Default precedence (issue 6): an operator's explicit annotation first, then a global IPv6 (no NAT to cross),
@@ -32,6 +33,9 @@ export interface AgentOptions {
   logLevel: string;
   interfaceName?: string;
   reconcileIntervalMs: number;
+  /** Looked up in the main table ahead of the tunnel, besides the kubeconfig host and EndpointSlices. */
+  apiServerAddresses: string[];
+  endpointRecheckIntervalMs: number;
   /** Seconds, for the own WireKubePeer when its CR has no value (a value in the CR is the user's). */
   persistentKeepalive: number;
 }
@@ -61,6 +65,10 @@ options (flag, or environment variable):
   --wireguard-go PATH      WIREKUBE_WIREGUARD_GO      userspace implementation; default: wireguard-go
   --endpoint-methods LIST  WIREKUBE_ENDPOINT_METHODS  precedence; default: ${DEFAULT_ENDPOINT_PRECEDENCE.join(',')}
   --no-init-allowed-ips    WIREKUBE_INIT_ALLOWED_IPS=false   do not seed allowedIPs with the node's InternalIP/32
+  --api-server-address LIST  WIREKUBE_API_SERVER_ADDRESS  API server IPs (or IP:port), comma-separated, kept off
+                           the tunnel (besides the kubeconfig host and the kubernetes EndpointSlices)
+  --endpoint-recheck-interval-ms MS  WIREKUBE_ENDPOINT_RECHECK_INTERVAL_MS  NAT type and endpoint re-check;
+                           default: 300000
   --persistent-keepalive S WIREKUBE_PERSISTENT_KEEPALIVE     own WireKubePeer's keepalive when its CR has none; default: 25
   --interface NAME         WIREKUBE_INTERFACE         cleanup only: interface to delete; default: wire_kube
   --log-level LEVEL        LOG_LEVEL                  default: info
@@ -86,6 +94,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
       interface: { type: 'string' },
       'log-level': { type: 'string' },
       'reconcile-interval-ms': { type: 'string' },
+      'api-server-address': { type: 'string' },
+      'endpoint-recheck-interval-ms': { type: 'string' },
       'persistent-keepalive': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -119,6 +129,20 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
   const interval = Number(values['reconcile-interval-ms'] ?? env['WIREKUBE_RECONCILE_INTERVAL_MS'] ?? 5000);
   if (!Number.isFinite(interval) || interval < 100)
     throw new OptionsError('--reconcile-interval-ms must be at least 100');
+  const recheck = Number(
+    values['endpoint-recheck-interval-ms'] ?? env['WIREKUBE_ENDPOINT_RECHECK_INTERVAL_MS'] ?? 300_000,
+  );
+  if (!Number.isFinite(recheck) || recheck < 1000)
+    throw new OptionsError('--endpoint-recheck-interval-ms must be at least 1000');
+  let apiServerAddresses: string[];
+  try {
+    apiServerAddresses = parseAddressList(
+      values['api-server-address'] ?? env['WIREKUBE_API_SERVER_ADDRESS'] ?? '',
+      values['api-server-address'] !== undefined ? '--api-server-address' : 'WIREKUBE_API_SERVER_ADDRESS',
+    );
+  } catch (error) {
+    throw new OptionsError((error as Error).message);
+  }
   const keepaliveText = values['persistent-keepalive'] ?? env['WIREKUBE_PERSISTENT_KEEPALIVE'] ?? '25';
   const persistentKeepalive = Number(keepaliveText);
   // WireGuard's field is a 16-bit number of seconds; 0 turns keepalives off.
@@ -138,6 +162,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     initAllowedIPs: !(values['no-init-allowed-ips'] || env['WIREKUBE_INIT_ALLOWED_IPS'] === 'false'),
     logLevel: values['log-level'] ?? env['LOG_LEVEL'] ?? 'info',
     reconcileIntervalMs: interval,
+    apiServerAddresses,
+    endpointRecheckIntervalMs: recheck,
     persistentKeepalive,
   };
   const kubeconfig = values.kubeconfig ?? env['KUBECONFIG'];

@@ -1,5 +1,6 @@
 import {
   DEFAULT_MESH_NAME,
+  peerNameForNode,
   type ResolvedMeshSpec,
   resolveMeshSpec,
   validate,
@@ -15,6 +16,7 @@ import type { HealthSource } from '../http/server.js';
 import type { AgentKubeApi } from '../kube/api.js';
 import type { AgentMetrics } from '../metrics/metrics.js';
 import { probeNat, type StunQuery } from '../nat/probe.js';
+import type { ProtectedAddressSource } from '../plan/protect.js';
 import type { DesiredNode } from '../plan/types.js';
 import { readNodeFacts } from './node-facts.js';
 import { type OwnEndpointDeps, type OwnEndpointOptions, publishOwnEndpoint } from './own-endpoint.js';
@@ -51,6 +53,8 @@ export interface AgentDeps {
   keys: KeySource;
   log: Logger;
   metrics: AgentMetrics;
+  /** More addresses kept on the main table, read every pass: API server EndpointSlices, relays. */
+  protectedSources?: readonly ProtectedAddressSource[];
   /** Drives the reconcile loop's timers (default: the system clock). */
   clock?: Clock;
   now?: () => number;
@@ -107,9 +111,12 @@ export class Agent implements HealthSource {
       hostAddresses: [],
     };
     this.state = state;
-    this.interfaceOutcome = await this.ensureInterface(state);
+    const { outcome, portMoved } = await this.ensureInterface(state);
+    this.interfaceOutcome = outcome;
     state.hostAddresses = await dataplane.hostAddresses(mesh.interfaceName);
-    await publishOwnEndpoint(this.ownEndpointOptions(), this.ownEndpointDeps(), state);
+    await publishOwnEndpoint(this.ownEndpointOptions(), this.ownEndpointDeps(), state, {
+      trustPrevious: !portMoved,
+    });
     if (this.stopping()) return;
     await this.startLoop(state);
     this.log.info(
@@ -126,9 +133,14 @@ export class Agent implements HealthSource {
   /** Wires the re-check, the reconciler and the loop, and waits for the first pass. */
   private async startLoop(state: NodeState): Promise<void> {
     const { dataplane } = this.deps;
+    const selfName = peerNameForNode(this.config.nodeName);
     const recheck = new EndpointRecheck({
       intervalMs: this.config.natRecheckIntervalMs ?? DEFAULT_RECHECK_INTERVAL_MS,
-      run: () =>
+      observe: () => ({
+        listenPort: state.mesh.listenPort,
+        ownPeerExists: this.peerInformer?.get(selfName) !== undefined,
+      }),
+      run: (effect) =>
         recheckNodeEndpoint(
           {
             stun: this.deps.stun,
@@ -137,11 +149,16 @@ export class Agent implements HealthSource {
             ownEndpointOptions: this.ownEndpointOptions(),
           },
           state,
+          effect,
         ),
       log: this.log,
       metrics: this.deps.metrics,
     });
-    recheck.markDone(this.now());
+    recheck.markDone(this.now(), {
+      listenPort: state.mesh.listenPort,
+      ...(state.endpoint ? { endpoint: state.endpoint } : {}),
+      ownPeerExists: state.ownPeerPublished === true,
+    });
     this.reconciler = new AgentReconciler(
       {
         nodeName: this.config.nodeName,
@@ -156,6 +173,7 @@ export class Agent implements HealthSource {
         peers: this.peerInformer!,
         recheck,
         now: this.now,
+        ...(this.deps.protectedSources ? { protectedSources: this.deps.protectedSources } : {}),
       },
       state,
     );
@@ -281,13 +299,18 @@ export class Agent implements HealthSource {
    * Seed: an interface whose key matches is reused as-is (no flap); a mismatch is torn down and recreated.
    * STUN runs before creation, while the WireGuard port is still free.
    */
-  private async ensureInterface(state: NodeState): Promise<'adopted' | 'created' | 'recreated'> {
+  private async ensureInterface(
+    state: NodeState,
+  ): Promise<{ outcome: 'adopted' | 'created' | 'recreated'; portMoved: boolean }> {
     const { dataplane } = this.deps;
     const { mesh } = state;
     const existing = await dataplane.readDevice(mesh.interfaceName);
     if (existing && existing.publicKey === state.keys.publicKey) {
-      state.nat = await probeNat(this.deps.stun, mesh.stunServers, mesh.listenPort, true);
-      return 'adopted';
+      // The mesh moved the listen port while the agent was away: the new port is free to probe from, and the
+      // published endpoint is for the old one (issue 11.3).
+      const portMoved = existing.listenPort !== mesh.listenPort;
+      state.nat = await probeNat(this.deps.stun, mesh.stunServers, mesh.listenPort, !portMoved);
+      return { outcome: 'adopted', portMoved };
     }
     if (existing) {
       this.log.warn(
@@ -298,7 +321,7 @@ export class Agent implements HealthSource {
     }
     state.nat = await probeNat(this.deps.stun, mesh.stunServers, mesh.listenPort, false);
     await dataplane.createDevice(mesh.interfaceName, mesh.mtu);
-    return existing ? 'recreated' : 'created';
+    return { outcome: existing ? 'recreated' : 'created', portMoved: false };
   }
 
   private ownEndpointOptions(): OwnEndpointOptions {

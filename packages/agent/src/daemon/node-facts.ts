@@ -11,11 +11,12 @@ export async function readNodeFacts(kube: AgentKubeApi, nodeName: string, log: L
     const node = await kube.getNode(nodeName);
     if (!node) {
       log.warn({ event: 'node-not-found' }, 'Node object not found; the WireKubePeer will have no owner');
-      return { ...NO_FACTS };
+      return { ...NO_FACTS, missing: true };
     }
     return {
       ...(node.metadata?.uid ? { uid: node.metadata.uid } : {}),
       annotations: node.metadata?.annotations ?? {},
+      labels: node.metadata?.labels ?? {},
       addresses: (node.status?.addresses ?? []).map((a) => ({ type: a.type, address: a.address })),
     };
   } catch (error) {

@@ -1,11 +1,12 @@
 import { peerNameForNode, type WireKubePeer } from '@wirekube/crd-types';
 import type { Logger } from 'pino';
 import { discoverEndpoint } from '../endpoint/discover.js';
+import { previousEndpoint } from '../endpoint/recheck.js';
 import type { Endpoint, EndpointSource } from '../endpoint/types.js';
 import { errorMessage } from '../errors.js';
 import type { AgentKubeApi } from '../kube/api.js';
 import type { AgentMetrics } from '../metrics/metrics.js';
-import { newOwnPeer, type OwnPeerFacts, ownPeerPatch } from './own-peer.js';
+import { meshMembership, type OwnPeerFacts, ownPeerAction } from './own-peer.js';
 import type { NodeState, PeerCache } from './state.js';
 
 /** Seconds; below the 30 s conntrack timeout for unreplied UDP, so NAT mappings stay open. */
@@ -36,13 +37,24 @@ export async function publishOwnEndpoint(
   options: OwnEndpointOptions,
   deps: OwnEndpointDeps,
   state: NodeState,
-): Promise<void> {
+  context: { trustPrevious: boolean } = { trustPrevious: true },
+): Promise<Endpoint | undefined> {
   const { kube, metrics, log } = deps;
   const selfName = peerNameForNode(options.nodeName);
   const current = deps.peers?.get(selfName) ?? (await kube.getPeer(selfName));
-  const previous: Partial<Endpoint> = {};
-  if (current?.spec.endpoint) previous.endpoint = current.spec.endpoint;
-  if (current?.status?.endpointDiscoveryMethod) previous.method = current.status.endpointDiscoveryMethod;
+  // A deleted own peer is recreated from what this agent published (issue 11.4); after a listen-port change
+  // the published endpoint belongs to the old port and is not offered at all (issue 11.3).
+  const previous = context.trustPrevious
+    ? previousEndpoint(
+        {
+          ...(current?.spec.endpoint ? { endpoint: current.spec.endpoint } : {}),
+          ...(current?.status?.endpointDiscoveryMethod
+            ? { method: current.status.endpointDiscoveryMethod }
+            : {}),
+        },
+        state.endpoint,
+      )
+    : undefined;
   let found: Endpoint | undefined;
   try {
     found = await discoverEndpoint(
@@ -53,7 +65,7 @@ export async function publishOwnEndpoint(
         nodeAddresses: state.node.addresses,
         hostAddresses: state.hostAddresses,
         stun: state.nat,
-        ...(previous.endpoint ? { previous } : {}),
+        ...(previous?.endpoint ? { previous } : {}),
       },
       log,
     );
@@ -65,9 +77,10 @@ export async function publishOwnEndpoint(
     );
   }
   const before = state.endpoint;
-  state.endpoint = found;
+  // A round that found nothing keeps what is published: the CR is not rewritten to nothing.
+  if (found) state.endpoint = found;
   metrics.setNatType(state.nat.natType);
-  const peer = await ensureOwnPeer(deps, selfName, current, ownFacts(options, state, current, found));
+  const peer = await ensureOwnPeer(deps, selfName, current, ownFacts(options, state, current, found), state);
   if (peer && found && before?.endpoint !== found.endpoint && current?.spec.endpoint !== found.endpoint) {
     await kube.recordEvent(
       peer,
@@ -85,6 +98,7 @@ export async function publishOwnEndpoint(
       `NAT type ${previousNat || 'unknown'} → ${state.nat.natType || 'unknown'}`,
     );
   }
+  return found;
 }
 
 /** What this agent publishes about its node, from the settled state and the CR as it is. */
@@ -116,19 +130,33 @@ async function ensureOwnPeer(
   selfName: string,
   current: WireKubePeer | undefined,
   facts: OwnPeerFacts,
+  state: NodeState,
 ): Promise<WireKubePeer | undefined> {
   const { kube, log } = deps;
+  if (current) state.ownPeerPublished = true;
+  const action = ownPeerAction(current, facts, {
+    membership: meshMembership(state.node.missing ? undefined : { labels: state.node.labels ?? {} }),
+    deletedWhileRunning: !current && state.ownPeerPublished === true,
+  });
   try {
-    if (!current) {
-      const created = await kube.createPeer(newOwnPeer(facts));
+    if (action.type === 'left-out') {
+      log.info(
+        { event: 'own-peer-left-out', peer: selfName, reason: action.reason },
+        'own WireKubePeer not recreated',
+      );
+      return undefined;
+    }
+    if (action.type === 'create') {
+      const created = await kube.createPeer(action.peer);
+      state.ownPeerPublished = true;
       log.info(
         { event: 'own-peer-created', peer: selfName, endpoint: facts.endpoint },
         'created own WireKubePeer',
       );
       return created;
     }
-    const patch = ownPeerPatch(current, facts);
-    if (!patch) return current;
+    if (action.type === 'none') return current;
+    const { patch } = action;
     const patched = await kube.patchPeer(selfName, patch);
     log.info({ event: 'own-peer-updated', peer: selfName, patch }, 'updated own WireKubePeer');
     return patched;

@@ -13,6 +13,54 @@ export interface OwnPeerFacts {
   initialAllowedIPs?: string[];
 }
 
+/**
+ * Whether the Node says it belongs to the mesh: `wirekube.io/vpn-enabled=true` (the DaemonSet's selector) is
+ * `in`, another value is `out`, no label is `unlabelled` (an agent started by hand), no Node object is `gone`.
+ */
+export type MeshMembership = 'in' | 'out' | 'unlabelled' | 'gone';
+
+export function meshMembership(
+  node: { labels?: Readonly<Record<string, string>> } | undefined,
+): MeshMembership {
+  if (!node) return 'gone';
+  const value = node.labels?.[LABELS.vpnEnabled];
+  if (value === undefined) return 'unlabelled';
+  return value === 'true' ? 'in' : 'out';
+}
+
+export type OwnPeerAction =
+  | { type: 'create'; peer: WireKubePeer }
+  | { type: 'patch'; patch: Record<string, unknown> }
+  | { type: 'none' }
+  /** No object, and none may be made: why, for the log. */
+  | { type: 'left-out'; reason: string };
+
+/**
+ * Pure: what to do about the own WireKubePeer. A missing one is created at start-up unless the Node is labelled
+ * out. One deleted while the agent runs is the seed's removal step (delete the CR, then run the cleanup job):
+ * it comes back only while the Node still carries `wirekube.io/vpn-enabled=true`, so a node being removed
+ * stays removed.
+ */
+export function ownPeerAction(
+  existing: WireKubePeer | undefined,
+  facts: OwnPeerFacts,
+  context: { membership: MeshMembership; deletedWhileRunning: boolean },
+): OwnPeerAction {
+  if (existing) {
+    const patch = ownPeerPatch(existing, facts);
+    return patch ? { type: 'patch', patch } : { type: 'none' };
+  }
+  const { membership, deletedWhileRunning } = context;
+  if (membership === 'out') {
+    return { type: 'left-out', reason: `Node ${facts.nodeName} is labelled ${LABELS.vpnEnabled}!=true` };
+  }
+  if (deletedWhileRunning && membership !== 'in') {
+    const why = membership === 'gone' ? 'no longer exists' : `has no ${LABELS.vpnEnabled}=true label`;
+    return { type: 'left-out', reason: `WireKubePeer was deleted and Node ${facts.nodeName} ${why}` };
+  }
+  return { type: 'create', peer: newOwnPeer(facts) };
+}
+
 /** The WireKubePeer to create when none exists: named node-<node>, labelled, owned by its Node. */
 export function newOwnPeer(facts: OwnPeerFacts): WireKubePeer {
   const peer: WireKubePeer = {

@@ -15,6 +15,7 @@ import { errorMessage } from '../errors.js';
 import type { AgentKubeApi } from '../kube/api.js';
 import type { AgentMetrics } from '../metrics/metrics.js';
 import { plan } from '../plan/plan.js';
+import type { ProtectedAddressSource } from '../plan/protect.js';
 import type { DesiredNode, ObservedPeer } from '../plan/types.js';
 import { computeStatus } from '../status/compute.js';
 import { statusWriteDue, type WrittenStatus } from '../status/throttle.js';
@@ -39,6 +40,8 @@ export interface AgentReconcilerDeps {
   peers: PeerCache<WireKubePeer>;
   recheck: EndpointRecheck;
   now: () => number;
+  /** More addresses for the main table, read every pass (API server EndpointSlices, relays). */
+  protectedSources?: readonly ProtectedAddressSource[];
 }
 
 /**
@@ -103,9 +106,16 @@ export class AgentReconciler implements Reconciler {
       peers: this.deps.peers.list(),
       observed,
       ...(publicIP ? { publicIP } : {}),
-      protectedAddresses: [...(this.options.protectedAddresses ?? []), ...state.hostAddresses],
+      protectedAddresses: [...this.mainTableAddresses(), ...state.hostAddresses],
+      // The API server and relays also get a lookup-main rule ahead of table 22347 (issue 11.5).
+      mainTableAddresses: this.mainTableAddresses(),
       nowMs: this.deps.now(),
     });
+  }
+
+  private mainTableAddresses(): string[] {
+    const watched = (this.deps.protectedSources ?? []).flatMap((source) => source.addresses());
+    return [...(this.options.protectedAddresses ?? []), ...watched];
   }
 
   /** One Event and one log line per bad peer object and reason; repeated passes stay quiet. */

@@ -13,6 +13,10 @@ export interface NodeFacts {
   uid?: string;
   annotations: Record<string, string>;
   addresses: Array<{ type: string; address: string }>;
+  /** Its labels: `wirekube.io/vpn-enabled` says whether a deleted own WireKubePeer may come back. */
+  labels?: Record<string, string>;
+  /** The API server says there is no such Node (not set when it could not be read). */
+  missing?: boolean;
 }
 
 /**
@@ -26,6 +30,8 @@ export interface NodeState {
   nat: NatProbeResult;
   endpoint?: Endpoint;
   hostAddresses: string[];
+  /** This agent created or saw its own WireKubePeer: one missing now was deleted while it runs. */
+  ownPeerPublished?: boolean;
 }
 
 /** The slice of the peer informer the daemon reads: its cache. */

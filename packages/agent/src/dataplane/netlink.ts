@@ -8,6 +8,7 @@ import {
   type WireGuardBackend,
 } from '@wirekube/netlink';
 import type { Logger } from 'pino';
+import { PROTECT_RULE_PRIORITY } from '../plan/protect.js';
 import type { DesiredNode, DesiredPeer } from '../plan/types.js';
 import { type ApplySummary, type Dataplane, type DeviceSnapshot, emptySummary } from './types.js';
 
@@ -151,12 +152,13 @@ export class NetlinkDataplane implements Dataplane {
     summary.routesAdded = routes.replaced.map((r) => r.dst);
     summary.routesRemoved = routes.removed.map((r) => r.dst);
 
-    const rules = await this.net.ruleSet([FWMARK_RULE_PRIORITY, RULE_PRIORITY]).set(
+    const rules = await this.net.ruleSet([PROTECT_RULE_PRIORITY, FWMARK_RULE_PRIORITY, RULE_PRIORITY]).set(
       desired.rules.map((r) => ({
         family: r.family,
         priority: r.priority,
         table: r.table,
         ...(r.fwmark !== undefined ? { fwmark: r.fwmark } : {}),
+        ...(r.destination !== undefined ? { dst: r.destination } : {}),
       })),
     );
     summary.rulesAdded = rules.added.length;

@@ -5,6 +5,11 @@ export interface Endpoint {
   /** `ip:port`, or `[ipv6]:port`. */
   endpoint: string;
   method: EndpointDiscoveryMethod;
+  /**
+   * The endpoint lapses unless discovered again within this many milliseconds (a UPnP mapping's lease):
+   * the re-check comes no later than that, whatever its interval.
+   */
+  refreshWithinMs?: number;
 }
 
 /** What the agent knows about its node and its previous state when it looks for its public endpoint. */
@@ -17,7 +22,10 @@ export interface DiscoveryContext {
   hostAddresses: readonly string[];
   /** One round of STUN answers from the WireGuard port, or why there are none. */
   stun: { observations: readonly StunObservation[]; portInUse: boolean; natType: '' | 'cone' | 'symmetric' };
-  /** What the own WireKubePeer says now: kept when the port is held by the preserved interface (seed). */
+  /**
+   * What the own WireKubePeer says now (or, when it was deleted, what this agent last published), for the
+   * listen port in effect. A STUN endpoint is kept while the port is held and STUN cannot say better (seed).
+   */
   previous?: Partial<Endpoint>;
 }
 

@@ -19,6 +19,7 @@ import {
 } from './cidr.js';
 import { isKey } from './peer-check.js';
 import { PrefixSet } from './prefix-set.js';
+import { protectRules } from './protect.js';
 import type { DesiredNode, DesiredPeer, DesiredRoute, DesiredRule, PlanInput, SkippedPeer } from './types.js';
 
 /** WireGuard drops a session this long after its handshake (REJECT_AFTER_TIME): older means not proven. */
@@ -65,7 +66,7 @@ export function plan(input: PlanInput): DesiredNode {
       peers,
     },
     routes,
-    rules: planRules(routes),
+    rules: [...protectRules(input.mainTableAddresses ?? []), ...planRules(routes)],
     sysctls: planSysctls(input.mesh.interfaceName),
     skipped,
     passive,

@@ -27,6 +27,8 @@ export interface PlanInput {
   publicIP?: string;
   /** Addresses that must never be routed into the tunnel: the API server, the relay, this node's own. */
   protectedAddresses: readonly string[];
+  /** Addresses that get a `lookup main` rule ahead of table 22347: the API server's real endpoints, relays. */
+  mainTableAddresses?: readonly string[];
   nowMs: number;
 }
 
@@ -57,6 +59,8 @@ export interface DesiredRule {
   priority: number;
   table: number;
   fwmark?: number;
+  /** `to <prefix>`: a host prefix (/32, /128). */
+  destination?: string;
 }
 
 export interface SkippedPeer {

@@ -16,7 +16,7 @@ export interface UpnpOptions {
   search?: () => Promise<string | undefined>;
   /** The LAN address the gateway should forward to; default: the local address facing the gateway. */
   localAddress?: (gateway: URL) => Promise<string>;
-  /** Seconds. The agent re-runs discovery every few minutes, which renews the mapping well before this. */
+  /** Seconds. The endpoint asks to be re-discovered (which renews the mapping) at half of it. */
   leaseSeconds?: number;
   timeoutMs?: number;
 }
@@ -52,7 +52,12 @@ export function upnpSource(options: UpnpOptions = {}): EndpointSource {
       const external = xmlValue(reply, 'NewExternalIPAddress');
       if (!external || !isIPv4(external))
         throw new Error(`UPnP gateway reported external address "${external ?? ''}"`);
-      return { endpoint: formatEndpoint(external, ctx.listenPort), method: 'upnp' };
+      return {
+        endpoint: formatEndpoint(external, ctx.listenPort),
+        method: 'upnp',
+        // Renewed at half the lease: a lost renewal still leaves time for another try before it lapses.
+        refreshWithinMs: (lease * 1000) / 2,
+      };
     },
   };
 }
