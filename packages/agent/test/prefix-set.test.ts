@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { maskCidr, parseCidr } from '@wirekube/netlink/net';
+import { describe, expect, it } from 'vitest';
 import { PrefixSet } from '../src/plan/prefix-set.js';
 
 const p = (text: string) => maskCidr(parseCidr(text));

@@ -47,7 +47,7 @@ export {
 } from './open.js';
 export type { AddressInfo } from './rtnl/addresses.js';
 export type { LinkInfo } from './rtnl/links.js';
-export { RouteTable, type RouteSetResult } from './rtnl/route-table.js';
+export { type RouteSetResult, RouteTable } from './rtnl/route-table.js';
 export type { RouteInfo, RouteScope, RouteSpec } from './rtnl/routes.js';
 export { type RuleInfo, RuleSet, type RuleSetResult, type RuleSpec } from './rtnl/rules.js';
 export { type SysctlChange, type SysctlSetResult, Sysctls } from './sysctl/sysctl.js';

@@ -32,7 +32,9 @@ describe('sysctls under a configurable proc root', () => {
 
   it('reports a missing entry with its path and errno, and refuses path tricks', async () => {
     const sysctls = new Sysctls({ procRoot: root });
-    const error = await sysctls.write(['net', 'ipv4', 'conf', 'nope', 'rp_filter'], 1).catch((e: unknown) => e);
+    const error = await sysctls
+      .write(['net', 'ipv4', 'conf', 'nope', 'rp_filter'], 1)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SysctlError);
     expect(error).toMatchObject({ operation: 'sysctl.get', code: 'ENOENT', errno: 2 });
     expect(() => sysctls.path(['net', '..', 'etc'])).toThrow(SysctlError);

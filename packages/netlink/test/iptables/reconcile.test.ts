@@ -120,9 +120,9 @@ describe('tagged iptables set', () => {
     const rules = new IptablesRules(fake.runner);
     const bad = { ...relayLoopbackAccept(0x574b), comment: 'someone else' };
     await expect(rules.set([bad])).rejects.toThrow(ValidationError);
-    await expect(
-      rules.set([{ ...relayLoopbackAccept(1), spec: ['-j', 'ACCEPT\n-F'] }]),
-    ).rejects.toThrow(ValidationError);
+    await expect(rules.set([{ ...relayLoopbackAccept(1), spec: ['-j', 'ACCEPT\n-F'] }])).rejects.toThrow(
+      ValidationError,
+    );
     expect(fake.restores).toEqual([]);
   });
 });
