@@ -1,4 +1,4 @@
-import { bitsOf, type Cidr, formatCidr, maskCidr } from '@wirekube/netlink/net';
+import { bitsOf, type Cidr, maskCidr } from '@wirekube/netlink/net';
 
 interface Entry<T> {
   prefix: Cidr;
@@ -19,7 +19,7 @@ export class PrefixSet<T> {
 
   add(prefix: Cidr, owner: T): void {
     const entry = { prefix, owner };
-    this.byKey.set(formatCidr(prefix), entry);
+    this.byKey.set(key(prefix), entry);
     const list = this.sorted[prefix.family];
     list.splice(lowerBound(list, prefix.bytes), 0, entry);
     const lengths = this.lengths[prefix.family];
@@ -33,7 +33,7 @@ export class PrefixSet<T> {
     // An existing prefix that contains this one (this one's ancestors, itself included).
     for (const length of this.lengths[prefix.family]) {
       if (length > prefix.prefix) continue;
-      const found = this.byKey.get(formatCidr(maskCidr({ ...prefix, prefix: length })));
+      const found = this.byKey.get(key(maskCidr({ ...prefix, prefix: length })));
       if (found) return found;
     }
     // An existing prefix inside this one: its network lies in [network, broadcast].
@@ -42,6 +42,11 @@ export class PrefixSet<T> {
     const candidate = list[lowerBound(list, prefix.bytes)];
     return candidate && Buffer.compare(candidate.prefix.bytes, last) <= 0 ? candidate : undefined;
   }
+}
+
+/** Length plus raw bytes: cheaper than text, and one family's prefixes all have bytes of one size. */
+function key(prefix: Cidr): string {
+  return `${prefix.prefix}/${prefix.bytes.toString('latin1')}`;
 }
 
 function broadcast(prefix: Cidr): Buffer {

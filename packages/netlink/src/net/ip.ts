@@ -36,14 +36,30 @@ export function bitsOf(family: IpFamily): 32 | 128 {
   return family === 4 ? 32 : 128;
 }
 
-// Decimal octets without leading zeros (as inet_pton and node:net accept them).
-const OCTET = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
 const GROUP = /^[0-9A-Fa-f]{1,4}$/;
 
 function ipv4Bytes(text: string): Buffer | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4 || !parts.every((part) => OCTET.test(part))) return undefined;
-  return Buffer.from(parts.map(Number));
+  // By hand rather than split + regex: plans parse every peer's prefixes and endpoints on every pass.
+  const out = Buffer.allocUnsafe(4);
+  let part = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const code = i < text.length ? text.charCodeAt(i) : 46;
+    if (code === 46) {
+      if (digits === 0 || part > 3) return undefined;
+      out[part++] = value;
+      value = 0;
+      digits = 0;
+    } else if (code >= 48 && code <= 57) {
+      // No leading zeros (as inet_pton and node:net refuse them), nothing above 255.
+      if (digits > 0 && value === 0) return undefined;
+      value = value * 10 + (code - 48);
+      digits++;
+      if (value > 255) return undefined;
+    } else return undefined;
+  }
+  return part === 4 ? out : undefined;
 }
 
 function ipv6Bytes(text: string): Buffer | undefined {
@@ -149,20 +165,30 @@ export function parseCidr(text: string): Cidr {
 
 /** Clears the host bits (what WireGuard and the FIB do to a prefix). */
 export function maskCidr(cidr: Cidr): Cidr {
+  if (!hostBitsSet(cidr)) return cidr;
   return { family: cidr.family, bytes: maskBytes(cidr.bytes, cidr.prefix), prefix: cidr.prefix };
 }
 
 function maskBytes(bytes: Uint8Array, prefix: number): Buffer {
   const out = Buffer.from(bytes);
-  for (let bit = prefix; bit < out.length * 8; bit++) {
-    const index = bit >> 3;
-    out[index] = (out[index] ?? 0) & ~(0x80 >> (bit & 7));
+  const whole = prefix >> 3;
+  if (whole < out.length) {
+    out[whole] = (out[whole] ?? 0) & (0xff << (8 - (prefix & 7)));
+    out.fill(0, whole + 1);
   }
   return out;
 }
 
+function hostBitsSet(cidr: Cidr): boolean {
+  const whole = cidr.prefix >> 3;
+  if (whole >= cidr.bytes.length) return false;
+  if (((cidr.bytes[whole] ?? 0) & (0xff >> (cidr.prefix & 7))) !== 0) return true;
+  for (let i = whole + 1; i < cidr.bytes.length; i++) if (cidr.bytes[i] !== 0) return true;
+  return false;
+}
+
 export function hasHostBits(cidr: Cidr): boolean {
-  return !maskCidr(cidr).bytes.equals(cidr.bytes);
+  return hostBitsSet(cidr);
 }
 
 /** A prefix naming one address (/32, /128). */
@@ -182,7 +208,13 @@ export function canonicalCidr(text: string): string {
 /** Whether `address` lies inside `cidr`; never across families. */
 export function cidrContains(cidr: Cidr, address: IpAddress): boolean {
   if (cidr.family !== address.family) return false;
-  return maskBytes(address.bytes, cidr.prefix).equals(maskBytes(cidr.bytes, cidr.prefix));
+  // Byte by byte without allocating: plans call this for every prefix against every protected address.
+  const whole = cidr.prefix >> 3;
+  for (let i = 0; i < whole; i++) if (cidr.bytes[i] !== address.bytes[i]) return false;
+  const rest = cidr.prefix & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return ((cidr.bytes[whole] ?? 0) & mask) === ((address.bytes[whole] ?? 0) & mask);
 }
 
 /** Two prefixes overlap exactly when the shorter one contains the longer one's network. */
