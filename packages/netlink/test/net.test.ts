@@ -97,6 +97,18 @@ describe('the socket-free address parser', () => {
     expect(tryParseEndpoint('203.0.113.5:51820')).toMatchObject({ family: 4, port: 51820 });
     expect(tryParseEndpoint('[2001:db8::1]:51820')).toMatchObject({ family: 6, port: 51820 });
     expect(tryParseEndpoint('relay.example.com:3478')).toBeUndefined();
+    for (const bad of [
+      '[10.0.0.1]:1',
+      '10.0.0.1:',
+      ':51820',
+      '[::1]:0',
+      '[::1]:65536',
+      '10.0.0.1:5x',
+      '[::1]',
+      '::1:80',
+    ]) {
+      expect(tryParseEndpoint(bad), bad).toBeUndefined();
+    }
     expect(canonicalIp('2001:DB8:0::1')).toBe('2001:db8::1');
   });
 

@@ -1,4 +1,4 @@
-import { bitsOf, type Cidr, maskCidr } from '@wirekube/netlink/net';
+import { bitsOf, type Cidr } from '@wirekube/netlink/net';
 
 interface Entry<T> {
   prefix: Cidr;
@@ -19,7 +19,7 @@ export class PrefixSet<T> {
 
   add(prefix: Cidr, owner: T): void {
     const entry = { prefix, owner };
-    this.byKey.set(key(prefix), entry);
+    this.byKey.set(key(prefix.bytes, prefix.prefix), entry);
     const list = this.sorted[prefix.family];
     list.splice(lowerBound(list, prefix.bytes), 0, entry);
     const lengths = this.lengths[prefix.family];
@@ -33,7 +33,7 @@ export class PrefixSet<T> {
     // An existing prefix that contains this one (this one's ancestors, itself included).
     for (const length of this.lengths[prefix.family]) {
       if (length > prefix.prefix) continue;
-      const found = this.byKey.get(key(maskCidr({ ...prefix, prefix: length })));
+      const found = this.byKey.get(key(prefix.bytes, length));
       if (found) return found;
     }
     // An existing prefix inside this one: its network lies in [network, broadcast].
@@ -44,9 +44,14 @@ export class PrefixSet<T> {
   }
 }
 
-/** Length plus raw bytes: cheaper than text, and one family's prefixes all have bytes of one size. */
-function key(prefix: Cidr): string {
-  return `${prefix.prefix}/${prefix.bytes.toString('latin1')}`;
+/** Length plus the network's bytes masked to it, as text: no Buffer allocated per lookup. */
+function key(bytes: Uint8Array, length: number): string {
+  let text = `${length}/`;
+  for (let i = 0; i < bytes.length; i++) {
+    const kept = Math.min(8, Math.max(0, length - i * 8));
+    text += String.fromCharCode((bytes[i] ?? 0) & (0xff << (8 - kept)) & 0xff);
+  }
+  return text;
 }
 
 function broadcast(prefix: Cidr): Buffer {

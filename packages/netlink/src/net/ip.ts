@@ -112,7 +112,7 @@ export function isIp(text: string): boolean {
 
 /** Bytes → text; IPv6 in RFC 5952 form (longest zero run compressed, lower case). */
 export function formatIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return Array.from(bytes).join('.');
+  if (bytes.length === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
   if (bytes.length !== 16) throw new TypeError(`address must be 4 or 16 bytes, got ${bytes.length}`);
   const view = Buffer.from(bytes);
   const groups: number[] = [];
@@ -226,12 +226,22 @@ export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
 
 /** Parses `1.2.3.4:51820` or `[2001:db8::1]:51820`; undefined when malformed (DNS names included). */
 export function tryParseEndpoint(text: string): Endpoint | undefined {
-  const match = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:]+):(\d{1,5})$/.exec(text);
-  if (!match?.[1] || !match[2]) return undefined;
-  const ip = tryParseIp(match[1]);
-  const port = Number(match[2]);
-  if (!ip || port < 1 || port > 65535) return undefined;
-  if (match[0].startsWith('[') !== (ip.family === 6)) return undefined;
+  const colon = text.lastIndexOf(':');
+  if (colon < 0) return undefined;
+  const portText = text.slice(colon + 1);
+  if (portText.length < 1 || portText.length > 5) return undefined;
+  let port = 0;
+  for (let i = 0; i < portText.length; i++) {
+    const code = portText.charCodeAt(i);
+    if (code < 48 || code > 57) return undefined;
+    port = port * 10 + (code - 48);
+  }
+  if (port < 1 || port > 65535) return undefined;
+  const host = text.slice(0, colon);
+  // IPv6 only in brackets, IPv4 never: `2001:db8::1:51820` is ambiguous and refused.
+  const bracketed = host.startsWith('[') && host.endsWith(']');
+  const ip = tryParseIp(bracketed ? host.slice(1, -1) : host);
+  if (!ip || bracketed !== (ip.family === 6)) return undefined;
   return { ...ip, port };
 }
 
