@@ -170,6 +170,17 @@ export function dataplaneContract(name: string, open: () => Promise<ContractEnvi
       unchanged(await apply(next));
     });
 
+    it('owns the protected-address rule at priority 198 (to <host> lookup main) like its other rules', async () => {
+      await env.dataplane.createDevice(IFACE, 1420);
+      const base = node(two());
+      const protect = { family: 4 as const, priority: 198, table: MAIN_TABLE, destination: '203.0.113.9/32' };
+      const withProtect = node(two(), { rules: [protect, ...base.rules] });
+      await apply(base);
+      expect(await apply(withProtect)).toMatchObject({ rulesAdded: 1, rulesRemoved: 0 });
+      unchanged(await apply(withProtect));
+      expect(await apply(base)).toMatchObject({ rulesAdded: 0, rulesRemoved: 1 });
+    });
+
     it('creates a missing interface on apply (level-triggered)', async () => {
       const summary = await apply(node(two()));
       expect(summary).toMatchObject({ deviceChanged: true, peersAdded: ['node-a', 'node-b'] });

@@ -189,7 +189,9 @@ export class FakeDataplane implements Dataplane {
     for (const [dst, route] of routes) this.routes.set(dst, route);
 
     const rules = new Set(
-      desired.rules.map((r) => `${r.family} ${r.priority} ${r.table} ${r.fwmark ?? '-'}`),
+      desired.rules.map(
+        (r) => `${r.family} ${r.priority} ${r.table} ${r.fwmark ?? '-'} ${r.destination ?? '-'}`,
+      ),
     );
     summary.rulesAdded = [...rules].filter((r) => !this.rules.has(r)).length;
     summary.rulesRemoved = [...this.rules].filter((r) => !rules.has(r)).length;

@@ -14,6 +14,13 @@ import {
 } from '@wirekube/netlink';
 import type { Logger } from 'pino';
 
+/**
+ * The rule priorities WireKube owns: 198 `lookup main` for protected addresses (the API server, relays: the
+ * defects work's plan/protect.ts names it PROTECT_RULE_PRIORITY), 199 WireGuard's fwmark → main, 200 → 22347.
+ * Every rule at these priorities that the plan does not ask for is removed; cleanup removes them all.
+ */
+export const OWNED_RULE_PRIORITIES: readonly number[] = [198, FWMARK_RULE_PRIORITY, RULE_PRIORITY];
+
 export interface NodeAppliersOptions {
   backend: 'auto' | 'kernel' | 'userspace';
   /** Where the host's /proc is (containers mount it elsewhere); default /proc. */
@@ -63,7 +70,7 @@ export async function openNodeAppliers(options: NodeAppliersOptions): Promise<No
     net,
     interface: (name) => new WireGuardInterface(wireguard, net.links, name, logger),
     routes: net.routeTable(ROUTE_TABLE),
-    rules: net.ruleSet([FWMARK_RULE_PRIORITY, RULE_PRIORITY]),
+    rules: net.ruleSet(OWNED_RULE_PRIORITIES),
     sysctls: new Sysctls({ procRoot: `${procRoot}/sys`, logger }),
     iptables: {
       4: new IptablesRules(commandRunner({ family: 4 }), { logger }),

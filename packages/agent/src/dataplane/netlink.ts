@@ -144,6 +144,7 @@ export class NetlinkDataplane implements Dataplane {
           priority: r.priority,
           table: r.table,
           ...(r.fwmark !== undefined ? { fwmark: r.fwmark } : {}),
+          ...(r.destination !== undefined ? { dst: r.destination } : {}),
         })),
       );
       summary.rulesAdded = rules.added.length;

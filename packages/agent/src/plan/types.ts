@@ -27,12 +27,12 @@ export interface PlanInput {
   publicIP?: string;
   /** Addresses that must never be routed into the tunnel: the API server, the relay, this node's own. */
   protectedAddresses: readonly string[];
+  nowMs: number;
   /**
    * A relay proxy on loopback carries some peer's traffic (or is about to): ask for the seed's loopback
    * exception in KUBE-FIREWALL. Undefined or false: no such rule, and an old one is removed.
    */
   relayProxy?: boolean;
-  nowMs: number;
 }
 
 export interface DesiredPeer {
@@ -62,6 +62,8 @@ export interface DesiredRule {
   priority: number;
   table: number;
   fwmark?: number;
+  /** `to <prefix>`: a host prefix (/32, /128). */
+  destination?: string;
 }
 
 export interface SkippedPeer {
