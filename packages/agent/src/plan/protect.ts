@@ -1,5 +1,5 @@
 import { MAIN_TABLE } from '@wirekube/crd-types';
-import { formatIp, tryParseEndpoint, tryParseIp } from '@wirekube/netlink';
+import { formatIp, tryParseEndpoint, tryParseIp } from '@wirekube/netlink/net';
 import type { DesiredRule } from './types.js';
 
 /**
