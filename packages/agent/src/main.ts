@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { cleanupNode } from './cleanup/cleanup.js';
-import { OptionsError, parseOptions } from './cli/options.js';
+import { HelpRequested, OptionsError, parseOptions } from './cli/options.js';
 import { Agent } from './daemon/agent.js';
 import { NetlinkDataplane } from './dataplane/netlink.js';
 import { endpointSources } from './endpoint/sources/index.js';
@@ -33,6 +33,10 @@ async function main(): Promise<number> {
   try {
     options = parseOptions(process.argv.slice(2), process.env);
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      process.stdout.write(error.message);
+      return 0;
+    }
     if (error instanceof OptionsError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`${(error as Error).message}\n`);
       return 2;

@@ -42,6 +42,14 @@ export class OptionsError extends Error {
   }
 }
 
+/** `--help`: not a mistake, so main prints the usage to stdout and exits 0 (kubectl and helm do the same). */
+export class HelpRequested extends Error {
+  constructor() {
+    super(USAGE);
+    this.name = 'HelpRequested';
+  }
+}
+
 export const USAGE = `wirekube-agent [run|cleanup] [options]
 
   run (default)            join this node to the mesh and keep it in sync
@@ -56,7 +64,8 @@ options (flag, or environment variable):
   --metrics-port PORT      WIREKUBE_METRICS_PORT      default: 9543 (0: no HTTP server)
   --proc-root DIR          WIREKUBE_PROC_ROOT         where the host's /proc is mounted; default: /proc
   --backend KIND           WIREKUBE_BACKEND           auto | kernel | userspace; default: auto
-  --wireguard-go PATH      WIREKUBE_WIREGUARD_GO      userspace implementation; default: wireguard-go
+  --wireguard-go PATH      WIREKUBE_WIREGUARD_GO      userspace implementation; default: wireguard-go;
+                                                      none: do not spawn, adopt the one whose socket appears
   --endpoint-methods LIST  WIREKUBE_ENDPOINT_METHODS  precedence; default: ${DEFAULT_ENDPOINT_PRECEDENCE.join(',')}
   --no-init-allowed-ips    WIREKUBE_INIT_ALLOWED_IPS=false   do not seed allowedIPs with the node's InternalIP/32
   --interface NAME         WIREKUBE_INTERFACE         cleanup only: interface to delete; default: wire_kube
@@ -86,7 +95,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) throw new OptionsError(USAGE);
+  if (values.help) throw new HelpRequested();
   const command = positionals[0] ?? 'run';
   if (command !== 'run' && command !== 'cleanup')
     throw new OptionsError(`unknown command "${command}"\n\n${USAGE}`);
