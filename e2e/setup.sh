@@ -14,6 +14,8 @@ fi
 
 # A package counts as present when dpkg says so. openssl signs the control plane's certificates.
 packages=(wireguard-go wireguard-tools iptables nftables iproute2 iputils-ping conntrack iperf3 coturn openssl)
+# Images are built and run without a Docker engine or a registry (e2e/test/images-build, images/build.sh).
+packages+=(buildah podman runc debootstrap)
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
