@@ -64,7 +64,7 @@ chroot "$root" useradd --uid 1000 --gid node --shell /bin/bash --create-home nod
 
 # What an image never needs: docs, man pages, locales, apt's downloaded lists and archives.
 rm -rf "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/* \
-  "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/archives/*.deb "$root"/var/log/*.log
+  "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb "$root"/var/log/*.log
 umount -R "$root/proc" 2>/dev/null || true
 
 tar -C "$root" -cf "$work/rootfs.tar" .
