@@ -2,7 +2,7 @@
 // rendering is accepted by the lab's real kube-apiserver (`kubectl apply --dry-run=server`, which runs defaulting,
 // schema validation and admission). Then the chart's ValidatingAdmissionPolicy is installed for real and the
 // agent's node-bound token may write only its own WireKubePeer.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,6 +70,21 @@ describe('the chart against the real API server', () => {
     const documents = manifest.split(/^---$/m).filter((d) => /^kind:/m.test(d));
     expect(applied).toHaveLength(documents.length);
     for (const line of applied) expect(line).toMatch(/(created|configured|unchanged) \(server dry run\)$/);
+  });
+
+  it("the seed's cleanup Job uses the chart's agent image, pinned to its node, and applies", async () => {
+    const job = readFileSync(join(chart, '..', '..', 'config', 'cleanup', 'cleanup-job.yaml'), 'utf8');
+    const agentImage = /image: (\S+)/.exec(
+      (await render('default')).split(/^---$/m).find((d) => /^kind: DaemonSet/m.test(d)) ?? '',
+    )?.[1];
+    expect(/image: (\S+)/.exec(job)?.[1]).toBe(agentImage);
+    const forNode = job.replaceAll('TARGET_NODE_NAME', 'worker-1');
+    expect(forNode).toMatch(/^\s+nodeName: worker-1$/m);
+    expect(forNode).toContain('name: wirekube-cleanup-worker-1');
+    const { stdout } = await lab.controlPlane!.kubectl(['apply', '--dry-run=server', '-f', '-'], {
+      input: forNode,
+    });
+    expect(stdout.trim()).toBe('job.batch/wirekube-cleanup-worker-1 created (server dry run)');
   });
 
   describe('node-scoped writes (ValidatingAdmissionPolicy)', () => {
