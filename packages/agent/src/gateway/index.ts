@@ -1,0 +1,6 @@
+export { GatewayHealthChecks, type ProbeSink } from './checks.js';
+export { type HealthEffect, type HealthState, initialHealth, nextHealth } from './health.js';
+export { type HealthCheckTarget, healthLeaseName, writeHealthLease } from './lease-writer.js';
+export { GatewayProbeMetrics } from './metrics.js';
+export { type ProbeResult, type Prober, type ProbeTarget, parseProbeTarget, systemProber } from './probe.js';
+export { healthChecksFor } from './targets.js';
