@@ -9,6 +9,7 @@ import { Agent } from './daemon/agent.js';
 import { NetlinkDataplane } from './dataplane/netlink.js';
 import { endpointSources } from './endpoint/sources/index.js';
 import { errorMessage } from './errors.js';
+import { kubeGatewayFeature } from './gateway/kube.js';
 import { createHttpServer } from './http/server.js';
 import { fileKeySource } from './keys/store.js';
 import { KubeAgentApi } from './kube/api.js';
@@ -85,6 +86,12 @@ async function main(): Promise<number> {
       keys: fileKeySource(options.keyDir),
       log,
       metrics,
+      gateways: kubeGatewayFeature(kc, {
+        nodeName: options.nodeName,
+        namespace: options.namespace,
+        log,
+        registry: metrics.registry,
+      }),
     },
   );
   const http = options.metricsPort > 0 ? createHttpServer(metrics.registry, agent) : undefined;

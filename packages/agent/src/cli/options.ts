@@ -34,6 +34,8 @@ export interface AgentOptions {
   reconcileIntervalMs: number;
   /** Seconds, for the own WireKubePeer when its CR has no value (a value in the CR is the user's). */
   persistentKeepalive: number;
+  /** Where gateway health Leases are written. */
+  namespace: string;
 }
 
 /** A bad flag or environment value, named, so the pod's log says exactly what to fix. */
@@ -64,6 +66,7 @@ options (flag, or environment variable):
   --persistent-keepalive S WIREKUBE_PERSISTENT_KEEPALIVE     own WireKubePeer's keepalive when its CR has none; default: 25
   --interface NAME         WIREKUBE_INTERFACE         cleanup only: interface to delete; default: wire_kube
   --log-level LEVEL        LOG_LEVEL                  default: info
+  --namespace NS           POD_NAMESPACE              gateway health Leases; default: wirekube-system
 `;
 
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): AgentOptions {
@@ -87,6 +90,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
       'log-level': { type: 'string' },
       'reconcile-interval-ms': { type: 'string' },
       'persistent-keepalive': { type: 'string' },
+      namespace: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -139,6 +143,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     logLevel: values['log-level'] ?? env['LOG_LEVEL'] ?? 'info',
     reconcileIntervalMs: interval,
     persistentKeepalive,
+    namespace: values.namespace || env['POD_NAMESPACE'] || 'wirekube-system',
   };
   const kubeconfig = values.kubeconfig ?? env['KUBECONFIG'];
   if (kubeconfig) options.kubeconfig = kubeconfig;

@@ -42,9 +42,11 @@ export interface GatewayDataplane {
   roles: Map<string, GatewayRole>;
 }
 
-/** Comment tag of gateway rules; it starts with the owner tag, so cleanup removes them with the rest. */
+/** Every gateway rule's comment starts with this; it starts with the owner tag, so cleanup removes them too. */
+export const GATEWAY_RULE_TAG = `${IPTABLES_COMMENT_PREFIX} gateway`;
+
 export function gatewayRuleComment(gateway: string, what: string): string {
-  return `${IPTABLES_COMMENT_PREFIX} gateway ${gateway} ${what}`;
+  return `${GATEWAY_RULE_TAG} ${gateway} ${what}`;
 }
 
 /**
