@@ -8,6 +8,8 @@ import { HelpRequested, OptionsError, parseOptions } from './cli/options.js';
 import { Agent } from './daemon/agent.js';
 import { NetlinkDataplane } from './dataplane/netlink.js';
 import { endpointSources } from './endpoint/sources/index.js';
+import { errorMessage } from './errors.js';
+import { kubeGatewayFeature } from './gateway/kube.js';
 import { createHttpServer } from './http/server.js';
 import { fileKeySource } from './keys/store.js';
 import { KubeAgentApi } from './kube/api.js';
@@ -23,7 +25,10 @@ async function apiServerAddresses(kc: KubeConfig, log: Logger): Promise<string[]
   try {
     return (await lookup(host, { all: true })).map((a) => a.address);
   } catch (error) {
-    log.warn({ host, err: (error as Error).message }, 'cannot resolve the API server host');
+    log.warn(
+      { event: 'apiserver-resolve-failed', host, err: errorMessage(error) },
+      'cannot resolve the API server host',
+    );
     return [];
   }
 }
@@ -38,7 +43,7 @@ async function main(): Promise<number> {
       return 0;
     }
     if (error instanceof OptionsError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`${(error as Error).message}\n`);
+      process.stderr.write(`${errorMessage(error)}\n`);
       return 2;
     }
     throw error;
@@ -73,24 +78,31 @@ async function main(): Promise<number> {
       nodeName: options.nodeName,
       meshName: options.meshName,
       reconcileIntervalMs: options.reconcileIntervalMs,
+      persistentKeepalive: options.persistentKeepalive,
       initAllowedIPs: options.initAllowedIPs,
       protectedAddresses: await apiServerAddresses(kc, log),
     },
     {
-      kube: new KubeAgentApi(kc, { name: 'wirekube-agent', host: options.nodeName }),
+      kube: new KubeAgentApi(kc, { name: 'wirekube-agent', host: options.nodeName }, log),
       dataplane,
       stun: queryStunServers,
       endpointSources: endpointSources(options.endpointMethods),
       keys: fileKeySource(options.keyDir),
       log,
       metrics,
+      gateways: kubeGatewayFeature(kc, {
+        nodeName: options.nodeName,
+        namespace: options.namespace,
+        log,
+        registry: metrics.registry,
+      }),
     },
   );
   const http = options.metricsPort > 0 ? createHttpServer(metrics.registry, agent) : undefined;
   if (http) {
     await http.listen({ host: options.metricsAddress, port: options.metricsPort });
     log.info(
-      { address: options.metricsAddress, port: options.metricsPort },
+      { event: 'http-listening', address: options.metricsAddress, port: options.metricsPort },
       'serving /metrics, /healthz, /readyz',
     );
   }
@@ -100,7 +112,7 @@ async function main(): Promise<number> {
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
-      log.info({ signal }, 'shutting down; the data plane stays up');
+      log.info({ event: 'shutdown', signal }, 'shutting down; the data plane stays up');
       await agent.stop();
       await http?.close();
       await dataplane.close();
@@ -117,7 +129,7 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(
-      `${JSON.stringify({ level: 60, msg: 'fatal', err: (error as Error)?.stack ?? String(error) })}\n`,
+      `${JSON.stringify({ level: 60, event: 'fatal', msg: 'fatal', err: error instanceof Error ? (error.stack ?? error.message) : errorMessage(error) })}\n`,
     );
     process.exit(1);
   },

@@ -1,5 +1,5 @@
 /**
- * Exponential backoff with jitter: initial, doubling, capped. Jitter (±20%) keeps a fleet of agents that lost the
+ * Exponential backoff with jitter: initial, doubling, capped. Jitter (±20%) keeps a fleet of daemons that lost the
  * API server at the same moment from reconnecting in lockstep.
  */
 export class Backoff {
@@ -24,6 +24,7 @@ export class Backoff {
   }
 }
 
+/** Resolves after `ms`, or at once when `signal` aborts (shutdown must not wait out a backoff). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type InformerLike, ResilientInformer } from '../src/kube/informer.js';
-import { Backoff } from '../src/util/backoff.js';
-import { silentLog } from './fakes.js';
+import { Backoff, type InformerLike, ResilientInformer } from '../src/index.js';
+import { FakeClock } from '../src/testing.js';
+import { silentLog } from './helpers.js';
 
 /** Fails its first `failures` starts the way client-node's informer does: an error callback, then nothing. */
 class FlakyInformer implements InformerLike<{ name: string }> {
@@ -29,7 +29,7 @@ class FlakyInformer implements InformerLike<{ name: string }> {
 
 describe('ResilientInformer', () => {
   it('restarts after errors with growing backoff, and resolves start() once synced', async () => {
-    const delays: number[] = [];
+    const clock = new FakeClock();
     const informer = new FlakyInformer(3);
     const resilient = new ResilientInformer({
       name: 'test',
@@ -37,45 +37,40 @@ describe('ResilientInformer', () => {
       log: silentLog,
       onChange: () => undefined,
       backoff: new Backoff(1_000, 30_000, () => 0.5),
-      setTimer: (fn, ms) => {
-        delays.push(ms);
-        return setTimeout(fn, 0);
-      },
+      clock,
     });
-    await resilient.start();
+    const started = resilient.start();
+    await clock.advance(0);
+    expect(clock.pending()).toEqual([1_000]);
+    await clock.advance(1_000);
+    expect(clock.pending()).toEqual([2_000]);
+    await clock.advance(2_000);
+    expect(clock.pending()).toEqual([4_000]);
+    await clock.advance(4_000);
+    await started;
     expect(informer.starts).toBe(4);
-    expect(delays).toEqual([1_000, 2_000, 4_000]);
     expect(resilient.isSynced()).toBe(true);
     expect(resilient.restarts).toBe(3);
+    expect(clock.pending()).toEqual([]);
   });
 
   it('stop() ends waiting and retrying', async () => {
+    const clock = new FakeClock();
     const informer = new FlakyInformer(1_000);
     const resilient = new ResilientInformer({
       name: 'test',
       informer,
       log: silentLog,
       onChange: () => undefined,
-      setTimer: (fn) => setTimeout(fn, 5),
+      clock,
     });
     const started = resilient.start();
-    await new Promise((r) => setTimeout(r, 30));
+    await clock.advance(5_000);
     await resilient.stop();
     await started;
     const starts = informer.starts;
-    await new Promise((r) => setTimeout(r, 30));
+    expect(clock.pending()).toEqual([]);
+    await clock.advance(120_000);
     expect(informer.starts).toBe(starts);
-  });
-});
-
-describe('Backoff', () => {
-  it('doubles from 1 s to a 30 s cap, with jitter, and resets', () => {
-    const b = new Backoff(1_000, 30_000, () => 0.5);
-    expect([b.next(), b.next(), b.next(), b.next(), b.next(), b.next(), b.next()]).toEqual([
-      1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000,
-    ]);
-    b.reset();
-    expect(b.next()).toBe(1_000);
-    expect(new Backoff(1_000, 30_000, () => 0).next()).toBe(800);
   });
 });

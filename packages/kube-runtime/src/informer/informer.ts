@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
-import { Backoff } from '../util/backoff.js';
+import { Backoff } from '../backoff/backoff.js';
+import { type Clock, systemClock } from '../clock/clock.js';
+import { errorMessage } from '../errors/errors.js';
 
-type Verb = 'add' | 'update' | 'delete';
+export type InformerVerb = 'add' | 'update' | 'delete';
 
 /** The slice of client-node's informer (ListWatch) this wrapper drives; tests substitute a fake. */
 export interface InformerLike<T> {
-  on(verb: Verb, cb: (obj: T) => void): void;
+  on(verb: InformerVerb, cb: (obj: T) => void): void;
   on(verb: 'error' | 'connect', cb: (err?: unknown) => void): void;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -14,32 +16,33 @@ export interface InformerLike<T> {
 }
 
 export interface ResilientInformerOptions<T> {
+  /** Names the watch in log lines (`informer` field). */
   name: string;
   informer: InformerLike<T>;
   log: Logger;
-  onChange: (verb: Verb, obj: T) => void;
+  onChange: (verb: InformerVerb, obj: T) => void;
   backoff?: Backoff;
-  setTimer?: (fn: () => void, ms: number) => NodeJS.Timeout;
+  clock?: Clock;
 }
 
 /**
  * client-node's informer re-lists by itself after 410 Gone but stops for good on any other error (a restarted
  * API server, a network blip, an expired token). This wraps it once: after an error it starts again with
- * exponential backoff (1 s → 30 s), keeping its cache, so every watch in the agent is self-healing.
+ * exponential backoff (1 s → 30 s), keeping its cache, so every watch is self-healing.
  */
 export class ResilientInformer<T> {
   private readonly backoff: Backoff;
-  private readonly setTimer: (fn: () => void, ms: number) => NodeJS.Timeout;
+  private readonly clock: Clock;
   private stopped = false;
   private failedDuringStart = false;
-  private restartTimer: NodeJS.Timeout | undefined;
+  private restartTimer: unknown;
   private synced = false;
   private syncWaiters: Array<() => void> = [];
   restarts = 0;
 
   constructor(private readonly options: ResilientInformerOptions<T>) {
     this.backoff = options.backoff ?? new Backoff();
-    this.setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+    this.clock = options.clock ?? systemClock;
     const { informer, onChange } = options;
     informer.on('add', (obj) => onChange('add', obj));
     informer.on('update', (obj) => onChange('update', obj));
@@ -60,7 +63,7 @@ export class ResilientInformer<T> {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.restartTimer);
+    this.clearRestart();
     for (const resolve of this.syncWaiters.splice(0)) resolve();
     await this.options.informer.stop();
   }
@@ -95,26 +98,23 @@ export class ResilientInformer<T> {
 
   private onError(error: unknown): void {
     this.failedDuringStart = true;
-    if (this.stopped || this.restartTimer) return;
+    if (this.stopped || this.restartTimer !== undefined) return;
     const delay = this.backoff.next();
     this.options.log.warn(
-      { informer: this.options.name, err: describeError(error), retryInMs: delay },
+      { event: 'watch-failed', informer: this.options.name, err: errorMessage(error), retryInMs: delay },
       'watch failed; restarting',
     );
-    this.restartTimer = this.setTimer(() => {
+    this.restartTimer = this.clock.setTimeout(() => {
       this.restartTimer = undefined;
       if (this.stopped) return;
       this.restarts += 1;
       void this.run();
     }, delay);
   }
-}
 
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  if (error && typeof error === 'object') {
-    const e = error as { code?: unknown; statusCode?: unknown; message?: unknown };
-    return String(e.message ?? e.code ?? e.statusCode ?? JSON.stringify(error));
+  private clearRestart(): void {
+    if (this.restartTimer === undefined) return;
+    this.clock.clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
   }
-  return String(error);
 }
