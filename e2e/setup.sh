@@ -19,7 +19,7 @@ packages=(wireguard-go wireguard-tools iptables nftables iproute2 iputils-ping c
 # registry. None of them starts a service here; the lab runs its own instances per run.
 packages+=(containerd runc docker-registry)
 # Container images without a Docker engine (LAB-FACTS): buildah builds, podman runs.
-packages+=(buildah podman)
+packages+=(buildah podman debootstrap)
 missing=()
 for pkg in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then

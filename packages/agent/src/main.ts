@@ -4,11 +4,12 @@ import { isIP } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino, { type Logger } from 'pino';
 import { cleanupNode } from './cleanup/cleanup.js';
-import { OptionsError, parseOptions } from './cli/options.js';
+import { HelpRequested, OptionsError, parseOptions } from './cli/options.js';
 import { Agent } from './daemon/agent.js';
 import { NetlinkDataplane } from './dataplane/netlink.js';
 import { endpointSources } from './endpoint/sources/index.js';
 import { errorMessage } from './errors.js';
+import { kubeGatewayFeature } from './gateway/kube.js';
 import { createHttpServer } from './http/server.js';
 import { fileKeySource } from './keys/store.js';
 import { KubeAgentApi } from './kube/api.js';
@@ -38,6 +39,10 @@ async function main(): Promise<number> {
   try {
     options = parseOptions(process.argv.slice(2), process.env);
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      process.stdout.write(error.message);
+      return 0;
+    }
     if (error instanceof OptionsError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`${errorMessage(error)}\n`);
       return 2;
@@ -94,6 +99,12 @@ async function main(): Promise<number> {
       log,
       metrics,
       protectedSources: [apiServerEndpoints],
+      gateways: kubeGatewayFeature(kc, {
+        nodeName: options.nodeName,
+        namespace: options.namespace,
+        log,
+        registry: metrics.registry,
+      }),
     },
   );
   apiServerEndpoints.start();

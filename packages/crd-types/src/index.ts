@@ -3,6 +3,14 @@ export { type KubeSchema, toKubernetesSchema } from './crd/kubernetes-schema.js'
 export { crdFileName, crdManifest, renderAllCrds, renderCrdYaml } from './crd/render.js';
 export { type ResolvedMeshSpec, resolveMeshSpec, withDefaults } from './defaults.js';
 export {
+  GATEWAY_LEASE,
+  type GatewayHealthReport,
+  gatewayLeaseDurationSeconds,
+  gatewayLeaseName,
+  type HealthLeaseLike,
+  readGatewayHealthLease,
+} from './gateway-lease.js';
+export {
   gatewayKind,
   KINDS,
   type KindDefinition,

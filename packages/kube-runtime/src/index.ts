@@ -40,6 +40,14 @@ export {
   ResilientInformer,
   type ResilientInformerOptions,
 } from './informer/informer.js';
+export {
+  KubeLeaseStore,
+  LeaseConflictError,
+  LeaseElector,
+  type LeaseElectorOptions,
+  type LeaseRecord,
+  type LeaseStore,
+} from './leader/index.js';
 export { mergePatchFor, mergePatchOptions } from './patch/merge-patch.js';
 export {
   ReconcileLoop,

@@ -1,2 +1,3 @@
 // Test helpers for code built on @wirekube/kube-runtime: a Clock that moves only when told to.
 export { FakeClock } from './clock/fake-clock.js';
+export { MemoryLeaseBackend, MemoryLeaseStore } from './leader/memory-lease-store.js';

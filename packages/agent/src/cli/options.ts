@@ -38,6 +38,8 @@ export interface AgentOptions {
   endpointRecheckIntervalMs: number;
   /** Seconds, for the own WireKubePeer when its CR has no value (a value in the CR is the user's). */
   persistentKeepalive: number;
+  /** Where gateway health Leases are written. */
+  namespace: string;
 }
 
 /** A bad flag or environment value, named, so the pod's log says exactly what to fix. */
@@ -45,6 +47,14 @@ export class OptionsError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'OptionsError';
+  }
+}
+
+/** `--help`: not a mistake, so main prints the usage to stdout and exits 0 (kubectl and helm do the same). */
+export class HelpRequested extends Error {
+  constructor() {
+    super(USAGE);
+    this.name = 'HelpRequested';
   }
 }
 
@@ -62,7 +72,8 @@ options (flag, or environment variable):
   --metrics-port PORT      WIREKUBE_METRICS_PORT      default: 9543 (0: no HTTP server)
   --proc-root DIR          WIREKUBE_PROC_ROOT         where the host's /proc is mounted; default: /proc
   --backend KIND           WIREKUBE_BACKEND           auto | kernel | userspace; default: auto
-  --wireguard-go PATH      WIREKUBE_WIREGUARD_GO      userspace implementation; default: wireguard-go
+  --wireguard-go PATH      WIREKUBE_WIREGUARD_GO      userspace implementation; default: wireguard-go;
+                                                      none: do not spawn, adopt the one whose socket appears
   --endpoint-methods LIST  WIREKUBE_ENDPOINT_METHODS  precedence; default: ${DEFAULT_ENDPOINT_PRECEDENCE.join(',')}
   --no-init-allowed-ips    WIREKUBE_INIT_ALLOWED_IPS=false   do not seed allowedIPs with the node's InternalIP/32
   --api-server-address LIST  WIREKUBE_API_SERVER_ADDRESS  API server IPs (or IP:port), comma-separated, kept off
@@ -72,6 +83,7 @@ options (flag, or environment variable):
   --persistent-keepalive S WIREKUBE_PERSISTENT_KEEPALIVE     own WireKubePeer's keepalive when its CR has none; default: 25
   --interface NAME         WIREKUBE_INTERFACE         cleanup only: interface to delete; default: wire_kube
   --log-level LEVEL        LOG_LEVEL                  default: info
+  --namespace NS           POD_NAMESPACE              gateway health Leases; default: wirekube-system
 `;
 
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): AgentOptions {
@@ -97,10 +109,11 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
       'api-server-address': { type: 'string' },
       'endpoint-recheck-interval-ms': { type: 'string' },
       'persistent-keepalive': { type: 'string' },
+      namespace: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) throw new OptionsError(USAGE);
+  if (values.help) throw new HelpRequested();
   const command = positionals[0] ?? 'run';
   if (command !== 'run' && command !== 'cleanup')
     throw new OptionsError(`unknown command "${command}"\n\n${USAGE}`);
@@ -165,6 +178,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     apiServerAddresses,
     endpointRecheckIntervalMs: recheck,
     persistentKeepalive,
+    namespace: values.namespace || env['POD_NAMESPACE'] || 'wirekube-system',
   };
   const kubeconfig = values.kubeconfig ?? env['KUBECONFIG'];
   if (kubeconfig) options.kubeconfig = kubeconfig;

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Dataplane } from '../dataplane/types.js';
 import type { EndpointSource } from '../endpoint/types.js';
 import { errorMessage } from '../errors.js';
+import type { GatewayFeature } from '../gateway/feature.js';
 import type { HealthSource } from '../http/server.js';
 import type { AgentKubeApi } from '../kube/api.js';
 import type { AgentMetrics } from '../metrics/metrics.js';
@@ -46,6 +47,8 @@ export interface KeySource {
 }
 
 export interface AgentDeps {
+  /** The WireKubeGateway feature (agent/src/gateway); absent: no gateway support. */
+  gateways?: GatewayFeature;
   kube: AgentKubeApi;
   dataplane: Dataplane;
   stun: StunQuery;
@@ -174,6 +177,7 @@ export class Agent implements HealthSource {
         recheck,
         now: this.now,
         ...(this.deps.protectedSources ? { protectedSources: this.deps.protectedSources } : {}),
+        ...(this.deps.gateways ? { gateways: this.deps.gateways } : {}),
       },
       state,
     );
@@ -192,7 +196,7 @@ export class Agent implements HealthSource {
   async stop(): Promise<void> {
     this.stopController.abort();
     await this.loop?.stop();
-    await Promise.all([this.meshInformer?.stop(), this.peerInformer?.stop()]);
+    await Promise.all([this.meshInformer?.stop(), this.peerInformer?.stop(), this.deps.gateways?.stop()]);
     this.log.info({ event: 'agent-stopped' }, 'agent stopped; interface, routes and keys left in place');
   }
 
@@ -265,7 +269,11 @@ export class Agent implements HealthSource {
       log: this.log,
       onChange: () => this.loop?.trigger('peer'),
     });
-    await Promise.all([this.meshInformer.start(), this.peerInformer.start()]);
+    await Promise.all([
+      this.meshInformer.start(),
+      this.peerInformer.start(),
+      this.deps.gateways?.start(() => this.loop?.trigger('gateway')),
+    ]);
   }
 
   /** The resolved spec, or undefined (logged) when the object is invalid: the previous settings stay. */

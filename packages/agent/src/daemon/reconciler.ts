@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Dataplane, DeviceSnapshot } from '../dataplane/types.js';
 import { summaryChanged } from '../dataplane/types.js';
 import { errorMessage } from '../errors.js';
+import type { GatewayHook } from '../gateway/feature.js';
 import type { AgentKubeApi } from '../kube/api.js';
 import type { AgentMetrics } from '../metrics/metrics.js';
 import { plan } from '../plan/plan.js';
@@ -42,6 +43,8 @@ export interface AgentReconcilerDeps {
   now: () => number;
   /** More addresses for the main table, read every pass (API server EndpointSlices, relays). */
   protectedSources?: readonly ProtectedAddressSource[];
+  /** WireKubeGateway routes, forwarding and SNAT (agent/src/gateway). */
+  gateways?: GatewayHook;
 }
 
 /**
@@ -70,8 +73,14 @@ export class AgentReconciler implements Reconciler {
     const device = await this.readDevice();
     const observed = new Map<string, ObservedPeer>((device?.peers ?? []).map((p) => [p.publicKey, p]));
     const self = this.deps.peers.get(this.selfName);
-    const desired = this.plan(self, observed);
+    const planned = this.plan(self, observed);
+    const desired =
+      this.deps.gateways?.extend(planned, {
+        peers: this.deps.peers.list(),
+        protectedAddresses: [...(this.options.protectedAddresses ?? []), ...this.state.hostAddresses],
+      }) ?? planned;
     const summary = await dataplane.apply(desired, device);
+    await this.deps.gateways?.afterApply();
     if (summaryChanged(summary))
       this.deps.log.info({ event: 'dataplane-updated', summary }, 'dataplane updated');
     this.lastApplied = desired;

@@ -9,8 +9,14 @@ export interface UserspaceLauncher {
   start(iface: string): Promise<{ pid: number | undefined }>;
 }
 
+/**
+ * `command` value meaning "another process runs wireguard-go" (e.g. its own DaemonSet, so that it outlives agent
+ * restarts): never spawn, wait for its UAPI socket and adopt the interface.
+ */
+export const EXTERNAL_WIREGUARD_GO = 'none';
+
 export interface WireGuardGoOptions {
-  /** Default `wireguard-go`. */
+  /** Default `wireguard-go`; {@link EXTERNAL_WIREGUARD_GO} adopts one started elsewhere. */
   command?: string;
   /** Where the daemon's output goes (appended); default discarded. */
   logPath?: string;
@@ -30,6 +36,7 @@ export function wireguardGoLauncher(
 ): UserspaceLauncher {
   const command = options.command ?? 'wireguard-go';
   const readyTimeoutMs = options.readyTimeoutMs ?? 5000;
+  if (command === EXTERNAL_WIREGUARD_GO) return externalWireguardGo(transport, readyTimeoutMs);
   return {
     async start(iface) {
       const output = options.logPath ? openSync(options.logPath, 'a') : 'ignore';
@@ -65,6 +72,23 @@ export function wireguardGoLauncher(
         code: (spawnError as NodeJS.ErrnoException | undefined)?.code,
         detail: { command, logPath: options.logPath },
       });
+    },
+  };
+}
+
+/** Waits for a wireguard-go that something else starts (or restarts, after its interface was deleted). */
+function externalWireguardGo(transport: UapiTransport, readyTimeoutMs: number): UserspaceLauncher {
+  return {
+    async start(iface) {
+      const deadline = Date.now() + readyTimeoutMs;
+      while (Date.now() < deadline) {
+        if (await transport.alive(iface)) return { pid: undefined };
+        await sleep(50);
+      }
+      throw new ProcessError(
+        `no wireguard-go for ${iface}: socket ${transport.socketPath(iface)} not ready after ${readyTimeoutMs} ms (--wireguard-go none waits for one started outside the agent)`,
+        { operation: 'wireguard-go.adopt', iface, detail: { command: EXTERNAL_WIREGUARD_GO } },
+      );
     },
   };
 }
