@@ -33,7 +33,8 @@ const controllers = new Map<string, LabProcess>();
 const LISTENER = `
 const net = require('node:net');
 for (const port of [443, 8080]) {
-  net.createServer((s) => s.end(s.remoteAddress.replace(/^::ffff:/, '') + '\\n')).listen(port, '${TARGET}');
+  // Probes hang up at once: a reset on an answered socket must not kill the listener.
+  net.createServer((s) => { s.on('error', () => {}); s.end(s.remoteAddress.replace(/^::ffff:/, '') + '\\n'); }).listen(port, '${TARGET}');
 }
 setInterval(() => {}, 1 << 30);
 `;
