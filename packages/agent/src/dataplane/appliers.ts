@@ -1,5 +1,4 @@
 import { FWMARK_RULE_PRIORITY, ROUTE_TABLE, RULE_PRIORITY } from '@wirekube/crd-types';
-import { PROTECT_RULE_PRIORITY } from '../plan/protect.js';
 import {
   commandRunner,
   IptablesRules,
@@ -14,13 +13,18 @@ import {
   WireGuardInterface,
 } from '@wirekube/netlink';
 import type { Logger } from 'pino';
+import { PROTECT_RULE_PRIORITY } from '../plan/protect.js';
 
 /**
  * The rule priorities WireKube owns: 198 `lookup main` for protected addresses (the API server, relays: the
  * PROTECT_RULE_PRIORITY in plan/protect.ts), 199 WireGuard's fwmark → main, 200 → 22347.
  * Every rule at these priorities that the plan does not ask for is removed; cleanup removes them all.
  */
-export const OWNED_RULE_PRIORITIES: readonly number[] = [PROTECT_RULE_PRIORITY, FWMARK_RULE_PRIORITY, RULE_PRIORITY];
+export const OWNED_RULE_PRIORITIES: readonly number[] = [
+  PROTECT_RULE_PRIORITY,
+  FWMARK_RULE_PRIORITY,
+  RULE_PRIORITY,
+];
 
 export interface NodeAppliersOptions {
   backend: 'auto' | 'kernel' | 'userspace';

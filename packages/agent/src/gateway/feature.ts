@@ -1,25 +1,18 @@
 import { peerNameForNode, type WireKubeGateway, type WireKubePeer } from '@wirekube/crd-types';
 import {
   type Clock,
-  errorMessage,
   type InformerLike,
   type InvolvedObject,
   type LeaseStore,
   ReconcileLoop,
   ResilientInformer,
 } from '@wirekube/kube-runtime';
-import type { TaggedRule } from '@wirekube/netlink';
 import type { Logger } from 'pino';
 import { type GatewayDataplane, planGateways, withGateways } from '../plan/gateway.js';
 import type { DesiredNode } from '../plan/types.js';
 import { GatewayHealthChecks, type ProbeSink } from './checks.js';
 import type { Prober } from './probe.js';
 import { healthChecksFor } from './targets.js';
-
-/** The gateway rules' applier: netlink's IptablesRules with the gateway tag fits. */
-export interface GatewayRulesApplier {
-  reconcile(rules: readonly TaggedRule[]): Promise<{ changed: boolean }>;
-}
 
 export interface GatewayEventSink {
   record(
@@ -34,7 +27,6 @@ export interface GatewayFeatureDeps {
   nodeName: string;
   gatewayInformer: InformerLike<WireKubeGateway>;
   leaseStore: (name: string) => LeaseStore;
-  rules: GatewayRulesApplier;
   events: GatewayEventSink;
   log: Logger;
   probeSink?: ProbeSink;
@@ -49,7 +41,7 @@ export interface GatewayHook {
     desired: DesiredNode,
     context: { peers: readonly WireKubePeer[]; protectedAddresses: readonly string[] },
   ): DesiredNode;
-  /** After the apply: the tagged iptables rules and one Event per refused route. */
+  /** After the apply: one Event per refused route. */
   afterApply(): Promise<void>;
 }
 
@@ -64,8 +56,6 @@ export class GatewayFeature implements GatewayHook {
   private readonly checks: GatewayHealthChecks;
   private readonly healthLoop: ReconcileLoop;
   private planned?: GatewayDataplane;
-  private rulesApplied = false;
-  private rulesWereEmpty = true;
   private readonly reported = new Map<string, string>();
   private onChange: () => void = () => {};
 
@@ -123,31 +113,9 @@ export class GatewayFeature implements GatewayHook {
   }
 
   async afterApply(): Promise<void> {
-    const planned = this.planned;
-    if (!planned) return;
-    // Re-asserted every pass while there are rules (other daemons flush chains, DESIGN.md lesson 3); a node
-    // that never was a gateway does not run iptables at all.
-    const empty = planned.iptables.length === 0;
-    if (!empty || !this.rulesWereEmpty || !this.rulesApplied) {
-      try {
-        const result = await this.deps.rules.reconcile(planned.iptables);
-        if (result.changed) {
-          this.deps.log.info(
-            { event: 'gateway-rules-updated', rules: planned.iptables.map((r) => r.comment) },
-            'gateway iptables rules updated',
-          );
-        }
-        this.rulesApplied = true;
-        this.rulesWereEmpty = empty;
-      } catch (error) {
-        this.deps.log.warn(
-          { event: 'gateway-rules-failed', err: errorMessage(error) },
-          'gateway rules failed',
-        );
-        if (this.rulesApplied || !empty) throw error;
-      }
-    }
-    await this.reportRefused(planned);
+    // The gateway's iptables rules travel in the node plan (DesiredNode.iptables) and are set by the dataplane's
+    // one iptables applier with every other WireKube rule; only the Events for refused routes are left here.
+    if (this.planned) await this.reportRefused(this.planned);
   }
 
   private async reportRefused(planned: GatewayDataplane): Promise<void> {

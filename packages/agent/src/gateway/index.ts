@@ -4,7 +4,6 @@ export {
   GatewayFeature,
   type GatewayFeatureDeps,
   type GatewayHook,
-  type GatewayRulesApplier,
 } from './feature.js';
 export { type HealthEffect, type HealthState, initialHealth, nextHealth } from './health.js';
 export { kubeGatewayFeature } from './kube.js';

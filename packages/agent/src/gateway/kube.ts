@@ -9,17 +9,14 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, gatewayKind, VERSION, type WireKubeGateway } from '@wirekube/crd-types';
 import { EventRecorder, type InformerLike, KubeLeaseStore } from '@wirekube/kube-runtime';
-import { commandRunner, IptablesRules } from '@wirekube/netlink';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { GATEWAY_RULE_TAG } from '../plan/gateway.js';
 import { GatewayFeature } from './feature.js';
 import { GatewayProbeMetrics } from './metrics.js';
 
 /**
  * The gateway feature on a real cluster and node: the WireKubeGateway watch, health Leases in `namespace`,
- * iptables through iptables-restore (only rules tagged as gateway rules are touched, so other WireKube rules
- * survive), Events from this node.
+ * Events from this node (the gateway's iptables rules go through the node plan).
  */
 export function kubeGatewayFeature(
   kc: KubeConfig,
@@ -40,7 +37,6 @@ export function kubeGatewayFeature(
     nodeName: options.nodeName,
     gatewayInformer: informer,
     leaseStore: (name) => new KubeLeaseStore(coordination, options.namespace, name),
-    rules: new IptablesRules(commandRunner({ family: 4 }), { tag: GATEWAY_RULE_TAG, logger: options.log }),
     events: new EventRecorder({
       core: kc.makeApiClient(CoreV1Api),
       component: 'wirekube-agent',

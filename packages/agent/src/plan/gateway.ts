@@ -4,7 +4,16 @@ import {
   type WireKubeGateway,
   type WireKubePeer,
 } from '@wirekube/crd-types';
-import { type Cidr, formatCidr, formatIp, maskCidr, type TaggedRule, tryParseCidr } from '@wirekube/netlink';
+import {
+  type Cidr,
+  cidrContains,
+  formatCidr,
+  formatIp,
+  maskCidr,
+  type TaggedRule,
+  tryParseCidr,
+  tryParseEndpoint,
+} from '@wirekube/netlink/net';
 import type { DesiredNode, DesiredRoute } from './types.js';
 
 /** What this node must do for the WireKubeGateways, from their spec and the controller's status. */
@@ -233,7 +242,14 @@ export function withGateways(desired: DesiredNode, gateways: GatewayDataplane): 
         { key: ['net', 'ipv4', 'ip_forward'], value: 1 },
       ]
     : desired.sysctls;
-  return { ...desired, device: { ...desired.device, peers }, routes, sysctls, withheldRoutes: withheld };
+  return {
+    ...desired,
+    device: { ...desired.device, peers },
+    routes,
+    sysctls,
+    iptables: [...desired.iptables, ...gateways.iptables],
+    withheldRoutes: withheld,
+  };
 }
 
 function prefixesOf(peer: WireKubePeer | undefined): Cidr[] {
@@ -242,16 +258,13 @@ function prefixesOf(peer: WireKubePeer | undefined): Cidr[] {
 
 /** `ip:port` or `[ip]:port` to the bare address; anything else unchanged. */
 function hostOnly(address: string): string {
-  const bracket = /^\[([^\]]+)\]:\d+$/.exec(address);
-  if (bracket) return bracket[1] as string;
-  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(address);
-  return v4 ? (v4[1] as string) : address;
+  const endpoint = tryParseEndpoint(address);
+  return endpoint ? formatIp(endpoint.bytes) : address;
 }
 
 /** `outer` contains every address of `inner`. */
 function covers(outer: Cidr, inner: Cidr): boolean {
-  if (outer.family !== inner.family || outer.prefix > inner.prefix) return false;
-  return maskCidr(outer).bytes.equals(maskCidr({ ...inner, prefix: outer.prefix }).bytes);
+  return outer.prefix <= inner.prefix && cidrContains(outer, inner);
 }
 
 function compare(a: string, b: string): number {

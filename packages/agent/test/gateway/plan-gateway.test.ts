@@ -186,6 +186,7 @@ describe('withGateways', () => {
     },
     routes: [{ destination: '10.2.0.1/32', device: 'wire_kube', table: 22347 }],
     rules: [],
+    iptables: [],
     sysctls: [{ key: ['net', 'ipv4', 'ip_forward'], value: 0 }],
     skipped: [],
     passive: [],
@@ -211,5 +212,18 @@ describe('withGateways', () => {
   it('turns forwarding on for the active gateway', () => {
     const merged = withGateways(desired([]), planGateways(input('node-b1', [gateway()])));
     expect(merged.sysctls).toEqual([{ key: ['net', 'ipv4', 'ip_forward'], value: 1 }]);
+  });
+
+  it('puts the gateway rules into the node plan, where the one iptables applier sets them', () => {
+    const own = {
+      table: 'filter' as const,
+      chain: 'KUBE-FIREWALL',
+      spec: ['-j', 'ACCEPT'],
+      comment: 'wirekube: x',
+    };
+    const gw = planGateways(input('node-b1', [gateway({ snat: { enabled: true } })]));
+    const merged = withGateways({ ...desired([]), iptables: [own] }, gw);
+    expect(gw.iptables.length).toBeGreaterThan(0);
+    expect(merged.iptables).toEqual([own, ...gw.iptables]);
   });
 });
