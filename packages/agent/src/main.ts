@@ -12,6 +12,7 @@ import { createHttpServer } from './http/server.js';
 import { fileKeySource } from './keys/store.js';
 import { KubeAgentApi } from './kube/api.js';
 import { AgentMetrics } from './metrics/metrics.js';
+import { KubeRelayServiceReader } from './relay/services.js';
 import { queryStunServers } from './stun/binding.js';
 
 /** The API server's addresses: never to be routed into the tunnel the agent needs the API server to build. */
@@ -71,6 +72,7 @@ async function main(): Promise<number> {
       reconcileIntervalMs: options.reconcileIntervalMs,
       initAllowedIPs: options.initAllowedIPs,
       protectedAddresses: await apiServerAddresses(kc, log),
+      relayService: { namespace: options.namespace, name: options.relayService },
     },
     {
       kube: new KubeAgentApi(kc, { name: 'wirekube-agent', host: options.nodeName }),
@@ -80,6 +82,7 @@ async function main(): Promise<number> {
       keys: fileKeySource(options.keyDir),
       log,
       metrics,
+      relayServices: new KubeRelayServiceReader(kc),
     },
   );
   const http = options.metricsPort > 0 ? createHttpServer(metrics.registry, agent) : undefined;

@@ -32,6 +32,9 @@ export interface AgentOptions {
   logLevel: string;
   interfaceName?: string;
   reconcileIntervalMs: number;
+  /** Where the managed relay Service (and gateway Leases) live. */
+  namespace: string;
+  relayService: string;
 }
 
 /** A bad flag or environment value, named, so the pod's log says exactly what to fix. */
@@ -61,6 +64,8 @@ options (flag, or environment variable):
   --no-init-allowed-ips    WIREKUBE_INIT_ALLOWED_IPS=false   do not seed allowedIPs with the node's InternalIP/32
   --interface NAME         WIREKUBE_INTERFACE         cleanup only: interface to delete; default: wire_kube
   --log-level LEVEL        LOG_LEVEL                  default: info
+  --namespace NS           POD_NAMESPACE              default: wirekube-system
+  --relay-service NAME     WIREKUBE_RELAY_SERVICE     managed relay Service in --namespace; default: wirekube-relay
 `;
 
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): AgentOptions {
@@ -83,6 +88,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
       interface: { type: 'string' },
       'log-level': { type: 'string' },
       'reconcile-interval-ms': { type: 'string' },
+      namespace: { type: 'string' },
+      'relay-service': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -129,6 +136,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     initAllowedIPs: !(values['no-init-allowed-ips'] || env['WIREKUBE_INIT_ALLOWED_IPS'] === 'false'),
     logLevel: values['log-level'] ?? env['LOG_LEVEL'] ?? 'info',
     reconcileIntervalMs: interval,
+    namespace: values.namespace ?? env['POD_NAMESPACE'] ?? 'wirekube-system',
+    relayService: values['relay-service'] ?? env['WIREKUBE_RELAY_SERVICE'] ?? 'wirekube-relay',
   };
   const kubeconfig = values.kubeconfig ?? env['KUBECONFIG'];
   if (kubeconfig) options.kubeconfig = kubeconfig;

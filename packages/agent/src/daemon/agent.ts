@@ -19,8 +19,12 @@ import type { AgentKubeApi } from '../kube/api.js';
 import { ResilientInformer } from '../kube/informer.js';
 import type { AgentMetrics } from '../metrics/metrics.js';
 import { type NatProbeResult, probeNat, type StunQuery } from '../nat/probe.js';
+import { PathController } from '../path/controller.js';
+import { PathMetrics } from '../path/metrics.js';
+import type { PathChange } from '../path/selector.js';
 import { plan } from '../plan/plan.js';
 import type { DesiredNode, ObservedPeer } from '../plan/types.js';
+import type { RelayServiceReader } from '../relay/services.js';
 import { computeStatus } from '../status/compute.js';
 import { statusWriteDue, type WrittenStatus } from '../status/throttle.js';
 import { Backoff, sleep } from '../util/backoff.js';
@@ -38,6 +42,8 @@ export interface AgentConfig {
   initAllowedIPs?: boolean;
   /** Never routed into the tunnel: the API server, relays (DESIGN.md lesson 1). Own addresses are added. */
   protectedAddresses?: string[];
+  /** The managed relay's Service (`--namespace`, `--relay-service`). */
+  relayService?: { namespace: string; name: string };
 }
 
 export interface KeySource {
@@ -53,6 +59,8 @@ export interface AgentDeps {
   log: Logger;
   metrics: AgentMetrics;
   now?: () => number;
+  /** Reads the managed relay's Service; without it only `provider: external` relays are used. */
+  relayServices?: RelayServiceReader;
 }
 
 interface NodeFacts {
@@ -90,6 +98,8 @@ export class Agent implements HealthSource {
   /** Reconciles wait until start-up has settled the interface; watch events before that are folded in. */
   private acceptingReconciles = false;
   private stopping = false;
+  private path?: PathController;
+  private readonly pathMetrics: PathMetrics;
   /** The last plan, for status, metrics and tests. */
   lastDesired?: DesiredNode;
   /** How the interface was obtained at start-up. */
@@ -102,6 +112,7 @@ export class Agent implements HealthSource {
     this.log = deps.log.child({ node: config.nodeName });
     this.now = deps.now ?? Date.now;
     this.selfName = peerNameForNode(config.nodeName);
+    this.pathMetrics = new PathMetrics(deps.metrics.registry);
   }
 
   async start(): Promise<void> {
@@ -116,8 +127,10 @@ export class Agent implements HealthSource {
     this.interfaceOutcome = await this.ensureInterface(this.mesh);
     this.hostAddresses = await dataplane.hostAddresses(this.mesh.interfaceName);
     await this.refreshEndpoint();
+    this.path = this.createPath();
     this.acceptingReconciles = true;
     await this.reconcileNow();
+    this.path.start();
     const interval = this.config.reconcileIntervalMs ?? 5_000;
     this.timers.push(setInterval(() => void this.reconcileNow(), interval));
     const natInterval = this.config.natRecheckIntervalMs ?? 300_000;
@@ -136,6 +149,7 @@ export class Agent implements HealthSource {
     for (const t of this.timers) clearInterval(t);
     await Promise.all([this.meshInformer?.stop(), this.peerInformer?.stop()]);
     await this.running?.catch(() => undefined);
+    await this.path?.stop();
     this.log.info('agent stopped; interface, routes and keys left in place');
   }
 
@@ -166,6 +180,34 @@ export class Agent implements HealthSource {
       this.running = undefined;
     });
     return this.running;
+  }
+
+  /** Path selection (relay connection, probes, per-peer machines); it applies through reconcileNow. */
+  private createPath(): PathController {
+    return new PathController({
+      publicKey: this.keys!.publicKey,
+      privateKey: this.keys!.privateKey,
+      log: this.log.child({ component: 'path' }),
+      metrics: this.pathMetrics,
+      readDevice: (name) => this.deps.dataplane.readDevice(name),
+      requestApply: () => this.reconcileNow(),
+      onChange: (change) => void this.pathChanged(change),
+      relayService: this.config.relayService ?? { namespace: 'wirekube-system', name: 'wirekube-relay' },
+      ...(this.deps.relayServices ? { services: this.deps.relayServices } : {}),
+      now: this.now,
+    });
+  }
+
+  private async pathChanged(change: PathChange): Promise<void> {
+    const self = this.peerInformer?.get(this.selfName);
+    if (!self) return;
+    const reason = change.to === 'relay' ? 'PathRelayed' : 'PathDirect';
+    await this.event(
+      self,
+      'Normal',
+      reason,
+      `${change.peer}: ${change.from} → ${change.to} (${change.reason})`,
+    );
   }
 
   private meshName(): string {
@@ -405,7 +447,7 @@ export class Agent implements HealthSource {
       const self = this.peerInformer.get(this.selfName);
       const own = this.endpoint ? tryParseEndpoint(this.endpoint.endpoint) : undefined;
       const publicIP = own ? formatIp(own.bytes) : undefined;
-      const desired = plan({
+      const planned = plan({
         nodeName: this.config.nodeName,
         mesh,
         privateKey: this.keys.privateKey,
@@ -414,9 +456,24 @@ export class Agent implements HealthSource {
         peers: this.peerInformer.list(),
         observed,
         ...(publicIP ? { publicIP } : {}),
-        protectedAddresses: [...(this.config.protectedAddresses ?? []), ...this.hostAddresses],
+        protectedAddresses: [
+          ...(this.config.protectedAddresses ?? []),
+          ...this.hostAddresses,
+          ...(this.path?.protectedAddresses() ?? []),
+        ],
         nowMs: this.now(),
       });
+      const desired = this.path
+        ? await this.path.prepare({
+            mesh,
+            desired: planned,
+            peers: this.peerInformer.list(),
+            ...(self ? { self } : {}),
+            ...(publicIP ? { publicIP } : {}),
+            hostAddresses: this.hostAddresses,
+            natType: this.nat.natType,
+          })
+        : planned;
       this.lastDesired = desired;
       const summary = await dataplane.apply(desired);
       if (summaryChanged(summary)) this.log.info({ summary }, 'dataplane updated');
@@ -459,6 +516,7 @@ export class Agent implements HealthSource {
       desired,
       observed,
       natType: this.nat.natType,
+      ...(this.path ? { transports: this.path.transports(desired, observed) } : {}),
       ...(this.endpoint ? { endpointDiscoveryMethod: this.endpoint.method as EndpointDiscoveryMethod } : {}),
     });
     const previous = this.writtenStatus ?? (self.status ? { status: self.status, atMs: 0 } : undefined);
@@ -476,6 +534,7 @@ export class Agent implements HealthSource {
     const { metrics } = this.deps;
     const connected = new Set(desired.connected);
     const now = this.now();
+    const transports = this.path?.transports(desired, observed);
     metrics.observePeers(
       desired.device.peers.map((p) => {
         const o = observed.get(p.publicKey);
@@ -483,7 +542,7 @@ export class Agent implements HealthSource {
         return {
           name: p.name,
           connected: connected.has(p.name),
-          transport: 'direct' as const,
+          transport: transports?.get(p.name) ?? ('direct' as const),
           ...(handshake ? { handshakeAgeSeconds: Math.max(0, (now - handshake) / 1000) } : {}),
           rxBytes: o?.rxBytes ?? 0,
           txBytes: o?.txBytes ?? 0,

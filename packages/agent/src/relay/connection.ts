@@ -9,12 +9,13 @@ export interface DesiredRelay {
   target?: RelayTarget;
   /** Base64 public keys of every peer that may be relayed: each gets a stable proxy port. */
   peers: readonly string[];
+  /** Local WireGuard's listen port, where relayed datagrams are delivered. */
+  wireguardPort: number;
 }
 
 export interface RelayConnectionOptions {
   publicKey: string;
   privateKey: string;
-  wireguardPort: number;
   log: Logger;
   /** Name → addresses (tests substitute it). Default: the system resolver (public DNS only is ever asked). */
   resolve?: (host: string) => Promise<string[]>;
@@ -59,12 +60,11 @@ export class RelayConnection implements RelayView {
   }
 
   async set(desired: DesiredRelay): Promise<void> {
-    const key = desired.target
-      ? `${desired.target.host}:${desired.target.port}/${desired.target.pool}`
-      : undefined;
+    const t = desired.target;
+    const key = t ? `${t.host}:${t.port}/${t.pool ? 'pool' : 'one'}/wg:${desired.wireguardPort}` : undefined;
     if (key !== this.targetKey) {
       await this.close();
-      if (desired.target) await this.open(desired.target);
+      if (t) await this.open(t, desired.wireguardPort);
       this.targetKey = key;
     }
     const proxy = this.proxy;
@@ -93,7 +93,7 @@ export class RelayConnection implements RelayView {
     this.endpoints.clear();
   }
 
-  private async open(target: RelayTarget): Promise<void> {
+  private async open(target: RelayTarget, wireguardPort: number): Promise<void> {
     const { log } = this.options;
     const resolveAll = this.options.resolve ?? systemResolve;
     // Behind a load balancer every address leads to the same replicas: one connection, or the second
@@ -112,7 +112,7 @@ export class RelayConnection implements RelayView {
     });
     const proxy = new UdpProxy({
       relay: pool,
-      wireguardPort: this.options.wireguardPort,
+      wireguardPort,
       logger: log.child({ component: 'relay-proxy' }),
       onUnknownPeer: (source) =>
         log.debug(
