@@ -137,7 +137,7 @@ function pinger(from: LabHost, to: string, seconds: number) {
   return {
     process: p,
     async result(): Promise<{ longestGapMs: number; replies: number }> {
-      await p.done;
+      await p.exited;
       const times = [...p.output().matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map(
         (m) => Number(m[1]) * 1000,
       );

@@ -104,6 +104,31 @@ describe('mode never', () => {
   });
 });
 
+describe('mode never → auto', () => {
+  const never = { timers: { ...AUTO, mode: 'never' as const } };
+
+  it('a peer direct only by mode is re-checked: impossible NAT types go to the relay at once', () => {
+    const ds = replay(relayState(), [
+      { at: 100, o: { ...never, endpoint: PROXY } },
+      { at: 5_000, o: { ...never, lastHandshakeMs: T0 - 1_000 } },
+      { at: 6_000, o: { directPossible: false, lastHandshakeMs: T0 - 1_000 } },
+    ]);
+    expect(ds[1]?.state).toMatchObject({ kind: 'direct', byMode: true });
+    expect(changes(ds)).toEqual([
+      { at: 100, from: 'relay', to: 'direct', reason: 'mode-never' },
+      { at: 6_000, from: 'direct', to: 'relay', reason: 'nat-types' },
+    ]);
+  });
+
+  it('a possible pair must prove itself with a probe (its session may have lived on the relay)', () => {
+    const ds = replay({ kind: 'direct', sinceMs: T0, last: { rx: 0, tx: 0 }, byMode: true }, [
+      { at: 1_000, o: { lastHandshakeMs: T0 - 1_000 } },
+    ]);
+    expect(ds[0]?.state.kind).toBe('trying');
+    expect(ds[0]?.probe).toBe(true);
+  });
+});
+
 describe('mode always', () => {
   const always = { timers: { ...AUTO, mode: 'always' as const } };
 

@@ -157,7 +157,16 @@ export class PathController implements Reconciler {
 
   /** The transport each peer really uses, for status and metrics. */
   transports(desired: DesiredNode, observed: ReadonlyMap<string, ObservedPeer>): Map<string, PeerTransport> {
-    return peerTransports(desired.device.peers, observed, (key) => this.relay.proxyEndpoint(key), this.now());
+    return peerTransports(
+      desired.device.peers,
+      observed,
+      (key) => this.relay.proxyEndpoint(key),
+      this.now(),
+      (key) => {
+        const state = this.selector.state(key);
+        return state?.kind === 'trying' && !state.upgradeFrom;
+      },
+    );
   }
 
   /** One sampling pass (the ReconcileLoop calls it; its answer schedules the next one). */

@@ -33,9 +33,12 @@ export function peerTransports(
   observed: ReadonlyMap<string, ObservedPeer>,
   proxyEndpoint: (publicKey: string) => string | undefined,
   nowMs: number,
+  /** Peers whose direct path is still being tried: a handshake from before the attempt proves nothing. */
+  unproven: (publicKey: string) => boolean = () => false,
 ): Map<string, PeerTransport> {
   const out = new Map<string, PeerTransport>();
   for (const peer of peers) {
+    if (unproven(peer.publicKey)) continue;
     const wg = observed.get(peer.publicKey);
     const handshake = wg?.lastHandshakeMs ?? 0;
     if (handshake <= 0 || nowMs - handshake >= HANDSHAKE_FRESH_MS || !wg?.endpoint) continue;

@@ -51,7 +51,7 @@ export function next(state: PathState, observation: PathObservation, nowMs: numb
 function step(state: PathState, o: PathObservation, now: number): PathDecision {
   const { mode } = o.timers;
   if (mode === 'never') {
-    const s = state.kind === 'direct' ? state : direct(o, now);
+    const s: PathState = state.kind === 'direct' ? state : { ...direct(o, now), byMode: true };
     const change = state.kind === 'direct' ? undefined : changeTo(state, 'direct', 'mode-never');
     return decision(s, { path: 'direct', force: onLoopback(o) }, false, undefined, change);
   }
@@ -124,6 +124,10 @@ function directStep(
   now: number,
 ): PathDecision {
   if (atProxy(o)) return toRelay(now, 'roamed-relay', false);
+  if (state.byMode) {
+    // Leaving mode never: a session that lived on the relay proves nothing about the direct path.
+    return trying({ kind: 'trying', sinceMs: now, deadlineMs: now + o.timers.handshakeTimeoutMs }, o, now);
+  }
   const rxGrew = o.rxBytes > state.last.rx || o.rxBytes < state.last.rx;
   const txGrew = o.txBytes - state.last.tx > KEEPALIVE_BYTES || o.txBytes < state.last.tx;
   let stalledSinceMs = state.stalledSinceMs;
@@ -188,7 +192,7 @@ function toRelay(now: number, reason: PathChangeReason, force = true): PathDecis
   return decision(state, { path: 'relay', force }, false, now + RELAY_SETTLE_MS);
 }
 
-function direct(o: PathObservation, now: number): PathState {
+function direct(o: PathObservation, now: number): Extract<PathState, { kind: 'direct' }> {
   return { kind: 'direct', sinceMs: now, last: { rx: o.rxBytes, tx: o.txBytes } };
 }
 

@@ -83,7 +83,14 @@ export type PathState =
       /** Present on an upgrade attempt: the reason the peer was relayed, kept if the attempt fails. */
       upgradeFrom?: PathChangeReason;
     }
-  | { kind: 'direct'; sinceMs: number; last: Counters; stalledSinceMs?: number }
+  | {
+      kind: 'direct';
+      sinceMs: number;
+      last: Counters;
+      stalledSinceMs?: number;
+      /** Direct only because mode never said so: unproven, so re-checked when the mode turns auto. */
+      byMode?: true;
+    }
   | { kind: 'relay'; sinceMs: number; reason: PathChangeReason };
 
 /**
