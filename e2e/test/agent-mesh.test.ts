@@ -201,6 +201,7 @@ describe('agents in the lab', () => {
       ]);
     expect(stdout).toContain('wirekube_peer_connected{peer="node-pub"} 1');
     expect(stdout).toContain('wirekube_nat_type{type="cone"} 1');
-    expect(stdout).toMatch(/wirekube_reconcile_total\{result="success"\} [1-9]/);
+    // A pass that succeeded and scheduled its next WireGuard read-back counts as requeue_after (ReconcileLoop).
+    expect(stdout).toMatch(/wirekube_reconcile_total\{result="requeue_after"\} [1-9]/);
   });
 });

@@ -8,6 +8,7 @@ import { OptionsError, parseOptions } from './cli/options.js';
 import { Agent } from './daemon/agent.js';
 import { NetlinkDataplane } from './dataplane/netlink.js';
 import { endpointSources } from './endpoint/sources/index.js';
+import { errorMessage } from './errors.js';
 import { createHttpServer } from './http/server.js';
 import { fileKeySource } from './keys/store.js';
 import { KubeAgentApi } from './kube/api.js';
@@ -24,7 +25,10 @@ async function apiServerAddresses(kc: KubeConfig, log: Logger): Promise<string[]
   try {
     return (await lookup(host, { all: true })).map((a) => a.address);
   } catch (error) {
-    log.warn({ host, err: (error as Error).message }, 'cannot resolve the API server host');
+    log.warn(
+      { event: 'apiserver-resolve-failed', host, err: errorMessage(error) },
+      'cannot resolve the API server host',
+    );
     return [];
   }
 }
@@ -35,7 +39,7 @@ async function main(): Promise<number> {
     options = parseOptions(process.argv.slice(2), process.env);
   } catch (error) {
     if (error instanceof OptionsError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`${(error as Error).message}\n`);
+      process.stderr.write(`${errorMessage(error)}\n`);
       return 2;
     }
     throw error;
@@ -70,12 +74,13 @@ async function main(): Promise<number> {
       nodeName: options.nodeName,
       meshName: options.meshName,
       reconcileIntervalMs: options.reconcileIntervalMs,
+      persistentKeepalive: options.persistentKeepalive,
       initAllowedIPs: options.initAllowedIPs,
       protectedAddresses: await apiServerAddresses(kc, log),
       relayService: { namespace: options.namespace, name: options.relayService },
     },
     {
-      kube: new KubeAgentApi(kc, { name: 'wirekube-agent', host: options.nodeName }),
+      kube: new KubeAgentApi(kc, { name: 'wirekube-agent', host: options.nodeName }, log),
       dataplane,
       stun: queryStunServers,
       endpointSources: endpointSources(options.endpointMethods),
@@ -89,7 +94,7 @@ async function main(): Promise<number> {
   if (http) {
     await http.listen({ host: options.metricsAddress, port: options.metricsPort });
     log.info(
-      { address: options.metricsAddress, port: options.metricsPort },
+      { event: 'http-listening', address: options.metricsAddress, port: options.metricsPort },
       'serving /metrics, /healthz, /readyz',
     );
   }
@@ -99,7 +104,7 @@ async function main(): Promise<number> {
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
-      log.info({ signal }, 'shutting down; the data plane stays up');
+      log.info({ event: 'shutdown', signal }, 'shutting down; the data plane stays up');
       await agent.stop();
       await http?.close();
       await dataplane.close();
@@ -116,7 +121,7 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(
-      `${JSON.stringify({ level: 60, msg: 'fatal', err: (error as Error)?.stack ?? String(error) })}\n`,
+      `${JSON.stringify({ level: 60, event: 'fatal', msg: 'fatal', err: error instanceof Error ? (error.stack ?? error.message) : errorMessage(error) })}\n`,
     );
     process.exit(1);
   },

@@ -1,10 +1,10 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { WireKubeMesh, WireKubePeer, WireKubePeerStatus } from '@wirekube/crd-types';
+import type { InformerLike } from '@wirekube/kube-runtime';
 import pino from 'pino';
 import type { ApplySummary, Dataplane, DeviceSnapshot } from '../src/dataplane/types.js';
 import { emptySummary } from '../src/dataplane/types.js';
 import type { AgentKubeApi, EventType } from '../src/kube/api.js';
-import type { InformerLike } from '../src/kube/informer.js';
 import type { DesiredNode } from '../src/plan/types.js';
 
 type Verb = 'add' | 'update' | 'delete';
@@ -36,7 +36,8 @@ export class FakeKube implements AgentKubeApi {
   readonly peers = new Map<string, WireKubePeer>();
   readonly nodes = new Map<string, V1Node>();
   readonly events: Array<{ object: string; type: EventType; reason: string; message: string }> = [];
-  readonly statusWrites: Array<{ name: string; status: WireKubePeerStatus }> = [];
+  /** Each status merge patch as sent (nulls included). */
+  readonly statusWrites: Array<{ name: string; status: object }> = [];
   readonly peerInformers: Array<FakeInformer<WireKubePeer>> = [];
 
   async getMesh(name: string) {
@@ -63,7 +64,7 @@ export class FakeKube implements AgentKubeApi {
     this.putPeer(merged);
     return merged;
   }
-  async patchPeerStatus(name: string, status: WireKubePeerStatus) {
+  async patchPeerStatus(name: string, status: object) {
     this.statusWrites.push({ name, status });
     const existing = this.peers.get(name)!;
     const merged = { ...existing, status: mergePatch(existing.status ?? {}, status) as WireKubePeerStatus };

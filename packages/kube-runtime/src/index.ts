@@ -28,7 +28,12 @@
 export { Backoff, sleep } from './backoff/backoff.js';
 export { type Clock, systemClock } from './clock/clock.js';
 export { errorMessage, httpStatus, KubeApiError } from './errors/errors.js';
-export { EventRecorder, type EventRecorderOptions, type EventType } from './events/recorder.js';
+export {
+  EventRecorder,
+  type EventRecorderOptions,
+  type EventType,
+  type InvolvedObject,
+} from './events/recorder.js';
 export {
   type InformerLike,
   type InformerVerb,

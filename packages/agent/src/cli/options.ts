@@ -32,6 +32,8 @@ export interface AgentOptions {
   logLevel: string;
   interfaceName?: string;
   reconcileIntervalMs: number;
+  /** Seconds, for the own WireKubePeer when its CR has no value (a value in the CR is the user's). */
+  persistentKeepalive: number;
   /** Where the managed relay Service (and gateway Leases) live. */
   namespace: string;
   relayService: string;
@@ -62,6 +64,7 @@ options (flag, or environment variable):
   --wireguard-go PATH      WIREKUBE_WIREGUARD_GO      userspace implementation; default: wireguard-go
   --endpoint-methods LIST  WIREKUBE_ENDPOINT_METHODS  precedence; default: ${DEFAULT_ENDPOINT_PRECEDENCE.join(',')}
   --no-init-allowed-ips    WIREKUBE_INIT_ALLOWED_IPS=false   do not seed allowedIPs with the node's InternalIP/32
+  --persistent-keepalive S WIREKUBE_PERSISTENT_KEEPALIVE     own WireKubePeer's keepalive when its CR has none; default: 25
   --interface NAME         WIREKUBE_INTERFACE         cleanup only: interface to delete; default: wire_kube
   --log-level LEVEL        LOG_LEVEL                  default: info
   --namespace NS           POD_NAMESPACE              default: wirekube-system
@@ -88,6 +91,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
       interface: { type: 'string' },
       'log-level': { type: 'string' },
       'reconcile-interval-ms': { type: 'string' },
+      'persistent-keepalive': { type: 'string' },
       namespace: { type: 'string' },
       'relay-service': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -122,6 +126,11 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
   const interval = Number(values['reconcile-interval-ms'] ?? env['WIREKUBE_RECONCILE_INTERVAL_MS'] ?? 5000);
   if (!Number.isFinite(interval) || interval < 100)
     throw new OptionsError('--reconcile-interval-ms must be at least 100');
+  const keepaliveText = values['persistent-keepalive'] ?? env['WIREKUBE_PERSISTENT_KEEPALIVE'] ?? '25';
+  const persistentKeepalive = Number(keepaliveText);
+  // WireGuard's field is a 16-bit number of seconds; 0 turns keepalives off.
+  if (!/^\d+$/.test(keepaliveText.trim()) || persistentKeepalive > 65535)
+    throw new OptionsError(`--persistent-keepalive must be 0..65535 seconds, got "${keepaliveText}"`);
   const options: AgentOptions = {
     command,
     nodeName,
@@ -136,6 +145,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     initAllowedIPs: !(values['no-init-allowed-ips'] || env['WIREKUBE_INIT_ALLOWED_IPS'] === 'false'),
     logLevel: values['log-level'] ?? env['LOG_LEVEL'] ?? 'info',
     reconcileIntervalMs: interval,
+    persistentKeepalive,
     namespace: values.namespace ?? env['POD_NAMESPACE'] ?? 'wirekube-system',
     relayService: values['relay-service'] ?? env['WIREKUBE_RELAY_SERVICE'] ?? 'wirekube-relay',
   };

@@ -31,8 +31,11 @@ export interface Dataplane {
   /** Creates the interface (a kernel link, or a wireguard-go process that outlives the agent) and sets the MTU. */
   createDevice(name: string, mtu: number): Promise<void>;
   deleteDevice(name: string): Promise<void>;
-  /** Makes device, link, routes, rules and sysctls match `desired`, changing only what differs. */
-  apply(desired: DesiredNode): Promise<ApplySummary>;
+  /**
+   * Makes device, link, routes, rules and sysctls match `desired`, changing only what differs. `device` is the
+   * pass's reading of the device (readDevice), so an applier that has one need not read it again.
+   */
+  apply(desired: DesiredNode, device?: DeviceSnapshot): Promise<ApplySummary>;
   /** Addresses on this host's interfaces other than `exclude` (the WireGuard interface). */
   hostAddresses(exclude: string): Promise<string[]>;
 }

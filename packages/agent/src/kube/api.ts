@@ -6,59 +6,23 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
   makeInformer,
-  PatchStrategy,
-  setHeaderOptions,
   type V1Node,
 } from '@kubernetes/client-node';
+import { GROUP, KINDS, VERSION, type WireKubeMesh, type WireKubePeer } from '@wirekube/crd-types';
 import {
-  GROUP,
-  KINDS,
-  VERSION,
-  type WireKubeMesh,
-  type WireKubePeer,
-  type WireKubePeerStatus,
-} from '@wirekube/crd-types';
-import type { InformerLike } from './informer.js';
+  EventRecorder,
+  type EventType,
+  httpStatus,
+  type InformerLike,
+  KubeApiError,
+  mergePatchOptions,
+} from '@wirekube/kube-runtime';
+import type { Logger } from 'pino';
+
+export type { EventType };
 
 const PEERS = KINDS.WireKubePeer.plural;
 const MESHES = KINDS.WireKubeMesh.plural;
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-/** A failed API call, with what was attempted and the HTTP status when there was one. */
-export class KubeApiError extends Error {
-  constructor(
-    readonly operation: string,
-    readonly status: number | undefined,
-    cause: unknown,
-  ) {
-    super(`${operation}: ${status ? `HTTP ${status}: ` : ''}${messageOf(cause)}`, { cause });
-    this.name = 'KubeApiError';
-  }
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof ApiException) {
-    const body = error.body as { message?: string } | string | undefined;
-    if (typeof body === 'string') {
-      try {
-        return (JSON.parse(body) as { message?: string }).message ?? body;
-      } catch {
-        return body;
-      }
-    }
-    return body?.message ?? error.message;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
-export function httpStatus(error: unknown): number | undefined {
-  if (error instanceof KubeApiError) return error.status;
-  if (error instanceof ApiException) return error.code;
-  return undefined;
-}
-
-/** Event severity as Kubernetes defines it. */
-export type EventType = 'Normal' | 'Warning';
 
 /** The agent's whole use of the Kubernetes API, behind one small interface that tests can replace. */
 export interface AgentKubeApi {
@@ -68,7 +32,9 @@ export interface AgentKubeApi {
   createPeer(peer: WireKubePeer): Promise<WireKubePeer>;
   /** JSON merge patch of metadata/spec: fields not named are left as they are (allowedIPs is the user's). */
   patchPeer(name: string, patch: Record<string, unknown>): Promise<WireKubePeer>;
-  patchPeerStatus(name: string, status: WireKubePeerStatus): Promise<WireKubePeer>;
+  /** JSON merge patch of the status subresource's `status` (nulls remove keys; see mergePatchFor). */
+  patchPeerStatus(name: string, statusPatch: object): Promise<WireKubePeer>;
+  /** Never throws: an Event that cannot be written is logged and dropped. */
   recordEvent(peer: WireKubePeer, type: EventType, reason: string, message: string): Promise<void>;
   meshInformer(): InformerLike<WireKubeMesh>;
   peerInformer(): InformerLike<WireKubePeer>;
@@ -77,13 +43,21 @@ export interface AgentKubeApi {
 export class KubeAgentApi implements AgentKubeApi {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
+  private readonly events: EventRecorder;
 
   constructor(
     private readonly kc: KubeConfig,
-    private readonly component: { name: string; host: string },
+    component: { name: string; host: string },
+    log: Logger,
   ) {
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.core = kc.makeApiClient(CoreV1Api);
+    this.events = new EventRecorder({
+      core: this.core,
+      component: component.name,
+      host: component.host,
+      log,
+    });
   }
 
   async getMesh(name: string): Promise<WireKubeMesh | undefined> {
@@ -113,46 +87,22 @@ export class KubeAgentApi implements AgentKubeApi {
     return this.call(`patch wirekubepeer ${name}`, () =>
       this.custom.patchClusterCustomObject(
         { group: GROUP, version: VERSION, plural: PEERS, name, body: patch },
-        mergePatch,
+        mergePatchOptions(),
       ),
     );
   }
 
-  async patchPeerStatus(name: string, status: WireKubePeerStatus): Promise<WireKubePeer> {
+  async patchPeerStatus(name: string, statusPatch: object): Promise<WireKubePeer> {
     return this.call(`patch wirekubepeer ${name} status`, () =>
       this.custom.patchClusterCustomObjectStatus(
-        { group: GROUP, version: VERSION, plural: PEERS, name, body: { status } },
-        mergePatch,
+        { group: GROUP, version: VERSION, plural: PEERS, name, body: { status: statusPatch } },
+        mergePatchOptions(),
       ),
     );
   }
 
-  async recordEvent(peer: WireKubePeer, type: EventType, reason: string, message: string): Promise<void> {
-    const now = new Date();
-    await this.call(`record event ${reason} on ${peer.metadata.name}`, () =>
-      this.core.createNamespacedEvent({
-        // Events about cluster-scoped objects live in "default", where `kubectl describe` looks for them.
-        namespace: 'default',
-        body: {
-          metadata: { generateName: `${peer.metadata.name}.` },
-          involvedObject: {
-            apiVersion: peer.apiVersion,
-            kind: peer.kind,
-            name: peer.metadata.name,
-            ...(peer.metadata.uid ? { uid: peer.metadata.uid } : {}),
-          },
-          type,
-          reason,
-          message,
-          source: { component: this.component.name, host: this.component.host },
-          reportingComponent: this.component.name,
-          reportingInstance: this.component.host,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      }),
-    );
+  recordEvent(peer: WireKubePeer, type: EventType, reason: string, message: string): Promise<void> {
+    return this.events.record(peer, type, reason, message);
   }
 
   meshInformer(): InformerLike<WireKubeMesh> {

@@ -163,8 +163,10 @@ export class PathController implements Reconciler {
       (key) => this.relay.proxyEndpoint(key),
       this.now(),
       (key) => {
+        // Still trying direct: only a handshake since the attempt began proves the path.
         const state = this.selector.state(key);
-        return state?.kind === 'trying' && !state.upgradeFrom;
+        const handshake = observed.get(key)?.lastHandshakeMs ?? 0;
+        return state?.kind === 'trying' && !state.upgradeFrom && handshake < state.sinceMs;
       },
     );
   }

@@ -1,6 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import stun from '@msimerson/stun';
+import { errorMessage } from '../errors.js';
 import type { StunObservation } from '../nat/classify.js';
 
 export interface StunQueryOptions {
@@ -61,7 +62,7 @@ async function queryOne(socket: Socket, server: string, options: StunQueryOption
   try {
     target = parseHostPort(server);
   } catch (error) {
-    return { server, error: (error as Error).message };
+    return { server, error: errorMessage(error) };
   }
   if (isIPv6(target.host)) return { server, error: 'IPv6 STUN servers are not queried from an IPv4 socket' };
   const attempts = options.attempts ?? 3;

@@ -1,8 +1,18 @@
-import type { CoreV1Api, KubernetesObject } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors/errors.js';
 
 export type EventType = 'Normal' | 'Warning';
+
+/**
+ * What an Event needs to know about the object it is about: any KubernetesObject, and also our CRD types
+ * (whose timestamps are strings, which client-node's KubernetesObject does not allow).
+ */
+export interface InvolvedObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; uid?: string };
+}
 
 export interface EventRecorderOptions {
   core: CoreV1Api;
@@ -20,7 +30,7 @@ export interface EventRecorderOptions {
 export class EventRecorder {
   constructor(private readonly options: EventRecorderOptions) {}
 
-  async record(involved: KubernetesObject, type: EventType, reason: string, message: string): Promise<void> {
+  async record(involved: InvolvedObject, type: EventType, reason: string, message: string): Promise<void> {
     const { core, component, host, log } = this.options;
     const name = involved.metadata?.name ?? 'unknown';
     // Events about cluster-scoped objects live in "default", where `kubectl describe` looks for them.
