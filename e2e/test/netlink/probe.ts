@@ -7,18 +7,15 @@ import {
   type DesiredDevice,
   IptablesRules,
   type IptablesTable,
-  meshSysctls,
-  nlattr,
-  openGenl,
   openNetwork,
   openWireGuard,
   type RouteSpec,
   type RuleSpec,
-  type SysctlSetting,
   Sysctls,
   type TaggedRule,
-  wgUapi,
 } from '@wirekube/netlink';
+import { nlattr, openGenl, wgUapi } from '@wirekube/netlink/internals';
+import { meshSysctls, type SysctlSetting } from '@wirekube/netlink/net';
 
 const [command = '', argument = '{}'] = process.argv.slice(2);
 const input = JSON.parse(argument) as Record<string, unknown>;
@@ -43,7 +40,10 @@ async function routing() {
     return {
       link: { index: link.index, mtuChanged: mtu, upChanged: up },
       addresses,
-      routes: { replaced: routeResult.replaced.length, removed: routeResult.removed.length },
+      routes: {
+        replaced: routeResult.added.length + routeResult.updated.length,
+        removed: routeResult.removed.length,
+      },
       rules: { added: ruleResult.added.length, removed: ruleResult.removed.length },
       table: await net.routeTable(table).list(),
       ruleList: (await net.rules.list(4)).filter((rule) => ownedPriorities.includes(rule.priority)),
@@ -56,19 +56,19 @@ async function routing() {
 async function sysctls() {
   const { iface, extra } = input as { iface: string; extra?: SysctlSetting[] };
   const sysctl = new Sysctls();
-  const changes = await sysctl.apply([...meshSysctls({ iface }), ...(extra ?? [])]);
-  return { changes };
+  const result = await sysctl.set([...meshSysctls({ iface }), ...(extra ?? [])]);
+  return { changes: result.updated };
 }
 
 async function iptables() {
   const { desired, tables } = input as { desired: TaggedRule[]; tables?: IptablesTable[] };
-  const rules = new IptablesRules(commandRunner());
-  const result = await rules.reconcile(desired, tables);
+  const rules = new IptablesRules(commandRunner(), tables ? { tables } : {});
+  const result = await rules.set(desired);
   return {
     changed: result.changed,
     added: result.added.map((rule) => rule.comment),
     removed: result.removed.map((rule) => rule.comment),
-    moved: result.moved.map((rule) => rule.comment),
+    moved: result.updated.map((rule) => rule.comment),
     skipped: result.skipped.map((rule) => rule.comment),
     listed: [...(await rules.list('filter')), ...(await rules.list('nat'))].map((rule) => ({
       table: rule.table,

@@ -1,11 +1,12 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { WireKubeMesh, WireKubePeer, WireKubePeerStatus } from '@wirekube/crd-types';
 import type { InformerLike } from '@wirekube/kube-runtime';
+import type { TaggedRule } from '@wirekube/netlink/net';
 import pino from 'pino';
 import type { ApplySummary, Dataplane, DeviceSnapshot } from '../src/dataplane/types.js';
 import { emptySummary } from '../src/dataplane/types.js';
 import type { AgentKubeApi, EventType } from '../src/kube/api.js';
-import type { DesiredNode } from '../src/plan/types.js';
+import type { DesiredNode, DesiredRoute } from '../src/plan/types.js';
 
 type Verb = 'add' | 'update' | 'delete';
 
@@ -99,34 +100,123 @@ function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
+const BUILTIN_CHAINS = [
+  'filter/INPUT',
+  'filter/FORWARD',
+  'filter/OUTPUT',
+  'nat/PREROUTING',
+  'nat/POSTROUTING',
+];
+
+/**
+ * An in-memory node that keeps the Dataplane contract (dataplane-contract.ts): the same summaries, the same
+ * minimal changes, the same skipped rules as the real netlink dataplane, which passes the suite in the lab.
+ */
 export class FakeDataplane implements Dataplane {
   readonly backend = 'userspace' as const;
   device: DeviceSnapshot | undefined;
+  mtu: number | undefined;
   readonly calls: string[] = [];
   applied: DesiredNode[] = [];
   addresses = ['10.1.0.2'];
+  readonly routes = new Map<string, DesiredRoute>();
+  readonly rules = new Set<string>();
+  readonly sysctls = new Map<string, string>();
+  readonly chains = new Set<string>(BUILTIN_CHAINS);
+  readonly iptables = new Map<string, TaggedRule>();
+  private readonly names = new Map<string, string>();
 
   async readDevice() {
     return this.device ? structuredClone(this.device) : undefined;
   }
   async createDevice(name: string, mtu: number) {
     this.calls.push(`create ${name} mtu ${mtu}`);
-    this.device = { listenPort: 0, peers: [] };
+    this.device = { listenPort: 0, fwmark: 0, peers: [] };
+    this.mtu = mtu;
   }
   async deleteDevice(name: string) {
     this.calls.push(`delete ${name}`);
     this.device = undefined;
   }
-  async apply(desired: DesiredNode): Promise<ApplySummary> {
+  async apply(desired: DesiredNode, _reading?: DeviceSnapshot): Promise<ApplySummary> {
     this.applied.push(desired);
     const summary = emptySummary();
-    if (this.device) {
-      const known = new Map(this.device.peers.map((p) => [p.publicKey, p]));
-      this.device.publicKey = publicOf(desired.device.privateKey);
-      this.device.listenPort = desired.device.listenPort;
-      this.device.peers = desired.device.peers.map(
-        (p) => known.get(p.publicKey) ?? { publicKey: p.publicKey, rxBytes: 0, txBytes: 0 },
-      );
+    const wanted = desired.device;
+    if (!this.device) {
+      this.device = { listenPort: 0, fwmark: 0, peers: [] };
+      summary.deviceChanged = true;
+    }
+    const device = this.device;
+    const publicKey = publicOf(wanted.privateKey);
+    if (device.publicKey !== publicKey || device.listenPort !== wanted.listenPort)
+      summary.deviceChanged = true;
+    if (device.fwmark !== wanted.fwmark || this.mtu !== wanted.mtu) summary.deviceChanged = true;
+    Object.assign(device, { publicKey, listenPort: wanted.listenPort, fwmark: wanted.fwmark });
+    this.mtu = wanted.mtu;
+    for (const p of wanted.peers) this.names.set(p.publicKey, p.name);
+    const nameOf = (key: string) => this.names.get(key) ?? key;
+
+    const known = new Map(device.peers.map((p) => [p.publicKey, p]));
+    const desiredKeys = new Set(wanted.peers.map((p) => p.publicKey));
+    summary.peersRemoved = device.peers
+      .filter((p) => !desiredKeys.has(p.publicKey))
+      .map((p) => nameOf(p.publicKey));
+    device.peers = wanted.peers.map((p) => {
+      const current = known.get(p.publicKey);
+      const next = {
+        ...(current ?? { publicKey: p.publicKey, rxBytes: 0, txBytes: 0 }),
+        allowedIPs: [...p.allowedIPs],
+        persistentKeepalive: p.persistentKeepalive ?? 0,
+      };
+      if (p.endpoint && (!current?.endpoint || !p.keepRoamedEndpoint)) next.endpoint = p.endpoint;
+      if (!current) summary.peersAdded.push(p.name);
+      else if (
+        [...(current.allowedIPs ?? [])].sort().join() !== [...p.allowedIPs].sort().join() ||
+        current.persistentKeepalive !== next.persistentKeepalive ||
+        current.endpoint !== next.endpoint
+      )
+        summary.peersUpdated.push(p.name);
+      return next;
+    });
+
+    const routes = new Map(desired.routes.map((r) => [r.destination, r]));
+    for (const [dst, route] of routes) {
+      const current = this.routes.get(dst);
+      if (!current || current.device !== route.device || current.source !== route.source)
+        summary.routesAdded.push(dst);
+    }
+    for (const dst of this.routes.keys()) if (!routes.has(dst)) summary.routesRemoved.push(dst);
+    this.routes.clear();
+    for (const [dst, route] of routes) this.routes.set(dst, route);
+
+    const rules = new Set(
+      desired.rules.map((r) => `${r.family} ${r.priority} ${r.table} ${r.fwmark ?? '-'}`),
+    );
+    summary.rulesAdded = [...rules].filter((r) => !this.rules.has(r)).length;
+    summary.rulesRemoved = [...this.rules].filter((r) => !rules.has(r)).length;
+    this.rules.clear();
+    for (const r of rules) this.rules.add(r);
+
+    for (const setting of desired.sysctls) {
+      const key = setting.key.join('.');
+      if (this.sysctls.get(key) !== String(setting.value)) summary.sysctlsChanged.push(key);
+      this.sysctls.set(key, String(setting.value));
+    }
+
+    const kept = new Set<string>();
+    for (const rule of desired.iptables) {
+      if (!this.chains.has(`${rule.table}/${rule.chain}`)) {
+        summary.iptablesSkipped.push(rule.comment);
+        continue;
+      }
+      kept.add(rule.comment);
+      if (!this.iptables.has(rule.comment)) summary.iptablesAdded.push(rule.comment);
+      this.iptables.set(rule.comment, rule);
+    }
+    for (const comment of [...this.iptables.keys()]) {
+      if (kept.has(comment)) continue;
+      this.iptables.delete(comment);
+      summary.iptablesRemoved.push(comment);
     }
     return summary;
   }

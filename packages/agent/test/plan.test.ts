@@ -38,7 +38,30 @@ const cases: Case[] = [
         { key: ['net', 'ipv4', 'conf', 'wire_kube', 'accept_local'], value: 1 },
       ]);
       expect(out.routes).toEqual([]);
+      expect(out.iptables).toEqual([]);
     },
+  },
+  {
+    name: "relayProxy: the seed's loopback exception, first in KUBE-FIREWALL, with the seed's comment",
+    input: { relayProxy: true },
+    expect: (out) => {
+      expect(out.iptables).toEqual([
+        {
+          table: 'filter',
+          chain: 'KUBE-FIREWALL',
+          spec: ['-d', '127.0.0.0/8', '-m', 'mark', '--mark', '0x574b', '-j', 'ACCEPT'],
+          comment: 'wirekube: allow WG relay proxy on loopback',
+          position: 'first',
+        },
+      ]);
+      // Never the chain itself: only where kube-proxy made it.
+      expect(out.iptables.every((rule) => !rule.createChain)).toBe(true);
+    },
+  },
+  {
+    name: 'relayProxy false: no tagged rule, so an old one is removed',
+    input: { relayProxy: false },
+    expect: (out) => expect(out.iptables).toEqual([]),
   },
   {
     name: 'a peer with a key and allowedIPs becomes a WireGuard peer and a /32 route with src = own first AllowedIP',

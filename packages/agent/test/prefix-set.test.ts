@@ -1,8 +1,8 @@
+import { maskCidr, parseCidr } from '@wirekube/netlink/net';
 import { describe, expect, it } from 'vitest';
-import { parsePrefix } from '../src/plan/cidr.js';
 import { PrefixSet } from '../src/plan/prefix-set.js';
 
-const p = (text: string) => parsePrefix(text)!;
+const p = (text: string) => maskCidr(parseCidr(text));
 
 describe('PrefixSet', () => {
   const set = new PrefixSet<string>();

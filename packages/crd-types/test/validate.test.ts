@@ -84,6 +84,22 @@ describe('validate', () => {
     ]);
   });
 
+  it('rejects a DNS-name peer endpoint with a message that names the field and says why', () => {
+    const peer = seedExample('WireKubePeer');
+    (peer['spec'] as Record<string, unknown>)['endpoint'] = 'node1.example.com:51820';
+    expect(validate('WireKubePeer', peer)).toEqual([
+      {
+        field: 'spec.endpoint',
+        message:
+          'endpoint must be an IP address and port (203.0.113.5:51820 or [2001:db8::5]:51820); DNS names are not resolved',
+      },
+    ]);
+    for (const ok of ['203.0.113.5:51820', '[2001:db8::5]:51820', '[::ffff:192.0.2.1]:1']) {
+      (peer['spec'] as Record<string, unknown>)['endpoint'] = ok;
+      expect(validate('WireKubePeer', peer)).toEqual([]);
+    }
+  });
+
   it('accepts IPv6 allowedIPs and endpoints', () => {
     const peer = seedExample('WireKubePeer');
     peer['spec'] = {

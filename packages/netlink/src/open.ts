@@ -79,6 +79,6 @@ export async function openWireGuard(options: OpenWireGuardOptions = {}): Promise
           const transport = socketTransport({ socketDir: options.socketDir });
           return new UserspaceDeviceIO(transport, wireguardGoLauncher(transport, options.wireguardGo), links);
         })();
-  options.logger?.info({ event: 'wireguard.backend', backend: detection.kind, reason: detection.reason });
+  options.logger?.info({ event: 'wireguard-backend', backend: detection.kind, reason: detection.reason });
   return { wireguard: new WireGuard(io, { logger: options.logger, onClose: closeOwned }), detection };
 }

@@ -20,19 +20,21 @@ describe('sysctls under a configurable proc root', () => {
   it('sets the mesh sysctls once (an interface name with a dot is one path component)', async () => {
     const sysctls = new Sysctls({ procRoot: root });
     const settings = meshSysctls({ iface: 'wire.kube' });
-    expect(await sysctls.apply(settings)).toEqual([
+    expect((await sysctls.set(settings)).updated).toEqual([
       { key: 'net.ipv4.conf.wire.kube.disable_xfrm', from: '0', to: '1' },
       { key: 'net.ipv4.conf.wire.kube.disable_policy', from: '0', to: '1' },
       { key: 'net.ipv4.conf.wire.kube.rp_filter', from: '0', to: '2' },
       { key: 'net.ipv4.conf.wire.kube.accept_local', from: '0', to: '1' },
     ]);
     expect(await readFile(join(root, 'net/ipv4/conf/wire.kube/rp_filter'), 'utf8')).toBe('2\n');
-    expect(await sysctls.apply(settings)).toEqual([]);
+    expect(await sysctls.set(settings)).toEqual({ changed: false, added: [], removed: [], updated: [] });
   });
 
   it('reports a missing entry with its path and errno, and refuses path tricks', async () => {
     const sysctls = new Sysctls({ procRoot: root });
-    const error = await sysctls.set(['net', 'ipv4', 'conf', 'nope', 'rp_filter'], 1).catch((e: unknown) => e);
+    const error = await sysctls
+      .write(['net', 'ipv4', 'conf', 'nope', 'rp_filter'], 1)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SysctlError);
     expect(error).toMatchObject({ operation: 'sysctl.get', code: 'ENOENT', errno: 2 });
     expect(() => sysctls.path(['net', '..', 'etc'])).toThrow(SysctlError);

@@ -1,13 +1,14 @@
-import { rm } from 'node:fs/promises';
-import { FWMARK_RULE_PRIORITY, ROUTE_TABLE, RULE_PRIORITY } from '@wirekube/crd-types';
-import { commandRunner, IptablesRules, openNetwork, openWireGuard } from '@wirekube/netlink';
 import type { Logger } from 'pino';
+import { emptyingSteps, type NodeAppliers, openNodeAppliers } from '../dataplane/appliers.js';
+import { type KeyDirResult, removeKeyDir } from './key-dir.js';
 
 export interface CleanupOptions {
   interfaceName: string;
   keyDir: string;
   backend: 'auto' | 'kernel' | 'userspace';
   logger: Logger;
+  /** Substitute appliers (tests); default: the node's own, as the dataplane opens them. */
+  appliers?: NodeAppliers;
 }
 
 export interface CleanupReport {
@@ -16,12 +17,17 @@ export interface CleanupReport {
   rulesRemoved: number;
   interfaceDeleted: boolean;
   keyDirRemoved: string;
+  /** Entries deleted inside the key directory. */
+  keyEntriesRemoved: number;
+  /** The key directory itself stays when it is a mount point (the cleanup Job's hostPath volume). */
+  keyDirKept: boolean;
 }
 
 /**
- * What the seed's cleanup job does on a node leaving the mesh, in its order: tagged iptables rules, the routes
- * of table 22347, WireKube's ip rules, the WireGuard interface, the key material. Each step runs even when an
- * earlier one found nothing, and a step that fails does not stop the others: the report says what was done.
+ * What the seed's cleanup job does on a node leaving the mesh: every applier the agent programs is set to
+ * nothing of ours (tagged iptables rules, table 22347, the rules, the interface — the same appliers, so cleanup
+ * cannot miss what the agent added), then the key material goes. Each step runs even when an earlier one found
+ * nothing or failed; the report says what was done.
  */
 export async function cleanupNode(options: CleanupOptions): Promise<CleanupReport> {
   const log = options.logger;
@@ -30,8 +36,9 @@ export async function cleanupNode(options: CleanupOptions): Promise<CleanupRepor
     try {
       return await fn();
     } catch (error) {
-      failures.push(`${name}: ${(error as Error).message}`);
-      log.error({ step: name, err: (error as Error).message }, 'cleanup step failed');
+      const message = error instanceof Error ? error.message : String(error);
+      failures.push(`${name}: ${message}`);
+      log.error({ event: 'cleanup-step-failed', step: name, err: message }, 'cleanup step failed');
       return fallback;
     }
   };
@@ -41,45 +48,34 @@ export async function cleanupNode(options: CleanupOptions): Promise<CleanupRepor
     rulesRemoved: 0,
     interfaceDeleted: false,
     keyDirRemoved: options.keyDir,
+    keyEntriesRemoved: 0,
+    keyDirKept: false,
   };
-  for (const family of [4, 6] as const) {
-    const removed = await step(
-      `iptables (IPv${family})`,
-      async () =>
-        (await new IptablesRules(commandRunner({ family }), { logger: log }).removeAll()).removed.length,
-      0,
-    );
-    report.iptablesRulesRemoved += removed;
-  }
-  const net = openNetwork({ logger: log });
-  try {
-    report.routesFlushed = await step(
-      'routes',
-      async () => (await net.routeTable(ROUTE_TABLE).flush()).length,
-      0,
-    );
-    report.rulesRemoved = await step(
-      'rules',
-      async () => (await net.ruleSet([FWMARK_RULE_PRIORITY, RULE_PRIORITY]).set([])).removed.length,
-      0,
-    );
-  } finally {
-    net.close();
-  }
-  report.interfaceDeleted = await step(
-    'interface',
-    async () => {
-      const { wireguard } = await openWireGuard({ backend: options.backend, logger: log });
-      try {
-        return await wireguard.deleteInterface(options.interfaceName);
-      } finally {
-        await wireguard.close();
-      }
-    },
-    false,
+  const appliers = await step(
+    'open',
+    async () => options.appliers ?? (await openNodeAppliers({ backend: options.backend, logger: log })),
+    undefined,
   );
-  await step('keys', () => rm(options.keyDir, { recursive: true, force: true }), undefined);
-  log.info({ report }, 'cleanup finished');
+  if (appliers) {
+    try {
+      for (const { name, run } of emptyingSteps(appliers, options.interfaceName)) {
+        const result = await step(name, run, undefined);
+        if (!result) continue;
+        if (name.startsWith('iptables')) report.iptablesRulesRemoved += result.removed.length;
+        else if (name === 'routes') report.routesFlushed = result.removed.length;
+        else if (name === 'rules') report.rulesRemoved = result.removed.length;
+        else if (name === 'interface') report.interfaceDeleted = result.changed;
+      }
+    } finally {
+      if (!options.appliers) await appliers.close();
+    }
+  }
+  const keys = await step<KeyDirResult | undefined>('keys', () => removeKeyDir(options.keyDir), undefined);
+  if (keys) {
+    report.keyEntriesRemoved = keys.entriesRemoved;
+    report.keyDirKept = keys.kept;
+  }
+  log.info({ event: 'cleanup-finished', report }, 'cleanup finished');
   if (failures.length > 0) throw new CleanupError(failures, report);
   return report;
 }

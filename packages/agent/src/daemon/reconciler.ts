@@ -41,7 +41,7 @@ export interface AgentReconcilerDeps {
   recheck: EndpointRecheck;
   now: () => number;
   /** Path selection: relayed peers' endpoints, the relay's protected addresses, real transports for status. */
-  path?: Pick<PathController, 'prepare' | 'protectedAddresses' | 'transports'>;
+  path?: Pick<PathController, 'prepare' | 'protectedAddresses' | 'transports' | 'relayProxyOpen'>;
 }
 
 /**
@@ -112,6 +112,7 @@ export class AgentReconciler implements Reconciler {
         ...state.hostAddresses,
         ...(this.deps.path?.protectedAddresses() ?? []),
       ],
+      relayProxy: this.deps.path?.relayProxyOpen() ?? false,
       nowMs: this.deps.now(),
     });
   }

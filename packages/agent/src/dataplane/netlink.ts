@@ -1,14 +1,8 @@
-import { FWMARK_RULE_PRIORITY, ROUTE_TABLE, RULE_PRIORITY } from '@wirekube/crd-types';
-import {
-  type DesiredPeer as NetlinkPeer,
-  type NetworkSurface,
-  openNetwork,
-  openWireGuard,
-  Sysctls,
-  type WireGuardBackend,
-} from '@wirekube/netlink';
+import type { DeviceState, DesiredPeer as NetlinkPeer, TaggedRule } from '@wirekube/netlink';
 import type { Logger } from 'pino';
 import type { DesiredNode, DesiredPeer } from '../plan/types.js';
+import { type NodeAppliers, openNodeAppliers } from './appliers.js';
+import { DataplaneApplyError } from './errors.js';
 import { type ApplySummary, type Dataplane, type DeviceSnapshot, emptySummary } from './types.js';
 
 export interface NetlinkDataplaneOptions {
@@ -22,36 +16,22 @@ export interface NetlinkDataplaneOptions {
 }
 
 /**
- * The Dataplane over @wirekube/netlink: rtnetlink for links, routes and rules; WireGuard through its backend.
- * Calls are serialized: one rtnetlink socket cannot interleave two dumps (the kernel answers EBUSY), and the
- * agent's timers (reconcile, endpoint re-check) may fire together.
+ * The Dataplane over @wirekube/netlink's appliers. Calls are serialized: one rtnetlink socket cannot interleave
+ * two dumps (the kernel answers EBUSY), and the agent's timers (reconcile, endpoint re-check) may fire together.
  */
 export class NetlinkDataplane implements Dataplane {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Peer names by key, remembered across applies so that a removed peer is still logged by its name. */
+  private readonly names = new Map<string, string>();
 
-  private constructor(
-    readonly backend: 'kernel' | 'userspace',
-    private readonly wireguard: WireGuardBackend,
-    private readonly net: NetworkSurface,
-    private readonly sysctls: Sysctls,
-  ) {}
+  private constructor(private readonly appliers: NodeAppliers) {}
+
+  get backend(): 'kernel' | 'userspace' {
+    return this.appliers.backend;
+  }
 
   static async open(options: NetlinkDataplaneOptions): Promise<NetlinkDataplane> {
-    const { wireguard, detection } = await openWireGuard({
-      backend: options.backend,
-      logger: options.logger,
-      wireguardGo: {
-        ...(options.wireguardGo ? { command: options.wireguardGo } : {}),
-        ...(options.wireguardGoLog ? { logPath: options.wireguardGoLog } : {}),
-      },
-    });
-    options.logger.info({ backend: detection.kind, reason: detection.reason }, 'WireGuard backend selected');
-    const net = openNetwork({ logger: options.logger });
-    const sysctls = new Sysctls({
-      procRoot: `${options.procRoot.replace(/\/$/, '')}/sys`,
-      logger: options.logger,
-    });
-    return new NetlinkDataplane(detection.kind, wireguard, net, sysctls);
+    return new NetlinkDataplane(await openNodeAppliers(options));
   }
 
   readDevice(name: string): Promise<DeviceSnapshot | undefined> {
@@ -63,11 +43,11 @@ export class NetlinkDataplane implements Dataplane {
   }
 
   deleteDevice(name: string): Promise<void> {
-    return this.serial(() => this.wireguard.deleteInterface(name).then(() => undefined));
+    return this.serial(() => this.appliers.wireguard.deleteInterface(name).then(() => undefined));
   }
 
-  apply(desired: DesiredNode): Promise<ApplySummary> {
-    return this.serial(() => this.applyNow(desired));
+  apply(desired: DesiredNode, device?: DeviceSnapshot): Promise<ApplySummary> {
+    return this.serial(() => this.applyNow(desired, device));
   }
 
   hostAddresses(exclude: string): Promise<string[]> {
@@ -75,10 +55,7 @@ export class NetlinkDataplane implements Dataplane {
   }
 
   async close(): Promise<void> {
-    await this.serial(async () => {
-      this.net.close();
-      await this.wireguard.close();
-    });
+    await this.serial(() => this.appliers.close());
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -88,87 +65,109 @@ export class NetlinkDataplane implements Dataplane {
   }
 
   private async readDeviceNow(name: string): Promise<DeviceSnapshot | undefined> {
-    if (!(await this.wireguard.interfaceExists(name))) return undefined;
-    const state = await this.wireguard.getDevice(name);
+    const state = await this.appliers.wireguard.findDevice(name);
+    if (!state) return undefined;
     return {
       ...(state.publicKey ? { publicKey: state.publicKey } : {}),
       listenPort: state.listenPort,
+      fwmark: state.fwmark,
       peers: state.peers.map((p) => ({
         publicKey: p.publicKey,
         ...(p.endpoint ? { endpoint: p.endpoint } : {}),
         ...(p.lastHandshake ? { lastHandshakeMs: p.lastHandshake.getTime() } : {}),
         rxBytes: p.rxBytes,
         txBytes: p.txBytes,
+        allowedIPs: p.allowedIPs,
+        persistentKeepalive: p.persistentKeepalive,
       })),
     };
   }
 
   private async createDeviceNow(name: string, mtu: number): Promise<void> {
-    await this.wireguard.ensureInterface(name);
-    await this.net.links.setMtu(name, mtu);
-    await this.net.links.setUp(name, true);
+    const { wireguard, net } = this.appliers;
+    await wireguard.ensureInterface(name);
+    await net.links.setMtu(name, mtu);
+    await net.links.setUp(name, true);
   }
 
-  private async applyNow(desired: DesiredNode): Promise<ApplySummary> {
+  private async applyNow(desired: DesiredNode, snapshot: DeviceSnapshot | undefined): Promise<ApplySummary> {
     const summary = emptySummary();
     const { device } = desired;
-    const wg = await this.wireguard.applyDevice(
-      device.name,
+    const actual = snapshot ? toDeviceState(device.name, snapshot) : undefined;
+    // The interface first: routes through it cannot be installed before it exists, up, with its MTU.
+    const wg = await this.appliers.interface(device.name).set(
       {
-        privateKey: device.privateKey,
-        listenPort: device.listenPort,
-        fwmark: device.fwmark,
-        peers: device.peers.map(toNetlinkPeer),
+        mtu: device.mtu,
+        device: {
+          privateKey: device.privateKey,
+          listenPort: device.listenPort,
+          fwmark: device.fwmark,
+          peers: device.peers.map(toNetlinkPeer),
+        },
       },
-      { replacePeers: true },
+      actual ? { actual } : {},
     );
-    const names = new Map(device.peers.map((p) => [p.publicKey, p.name]));
-    const nameOf = (key: string) => names.get(key) ?? key;
-    summary.deviceChanged = wg.device.length > 0;
+    for (const p of device.peers) this.names.set(p.publicKey, p.name);
+    const nameOf = (key: string) => this.names.get(key) ?? key;
+    summary.deviceChanged = wg.device.length > 0 || wg.link.length > 0;
     summary.peersAdded = wg.added.map(nameOf);
     summary.peersRemoved = wg.removed.map(nameOf);
     summary.peersUpdated = wg.updated.map((u) => nameOf(u.publicKey));
+    for (const key of wg.removed) this.names.delete(key);
 
-    // The link must be up with the right MTU before routes through it can be installed.
-    const link = await this.net.links.get(device.name);
-    if (link && link.mtu !== device.mtu) {
-      await this.net.links.setMtu(device.name, device.mtu);
-      summary.deviceChanged = true;
+    // One failing surface (an iptables binary missing, a sysctl another daemon locked) must not keep the others
+    // from being set: each runs, and the failures are reported together.
+    const failures: Array<{ surface: string; error: unknown }> = [];
+    const attempt = async (surface: string, fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (error) {
+        failures.push({ surface, error });
+      }
+    };
+    await attempt('routes', async () => {
+      const routes = await this.appliers.routes.set(
+        desired.routes.map((r) => ({
+          dst: r.destination,
+          table: r.table,
+          dev: r.device,
+          ...(r.source ? { src: r.source } : {}),
+        })),
+      );
+      summary.routesAdded = [...routes.added, ...routes.updated].map((r) => r.dst);
+      summary.routesRemoved = routes.removed.map((r) => r.dst);
+    });
+    await attempt('rules', async () => {
+      const rules = await this.appliers.rules.set(
+        desired.rules.map((r) => ({
+          family: r.family,
+          priority: r.priority,
+          table: r.table,
+          ...(r.fwmark !== undefined ? { fwmark: r.fwmark } : {}),
+        })),
+      );
+      summary.rulesAdded = rules.added.length;
+      summary.rulesRemoved = rules.removed.length;
+    });
+    await attempt('sysctls', async () => {
+      summary.sysctlsChanged = (await this.appliers.sysctls.set(desired.sysctls)).updated.map((c) => c.key);
+    });
+    for (const family of [4, 6] as const) {
+      await attempt(`iptables (IPv${family})`, async () => {
+        const wanted = desired.iptables.filter((rule: TaggedRule) => (rule.family ?? 4) === family);
+        const result = await this.appliers.iptables[family].set(wanted);
+        summary.iptablesAdded.push(...result.added.map((r) => r.comment));
+        summary.iptablesRemoved.push(...result.removed.map((r) => r.comment ?? r.args.join(' ')));
+        summary.iptablesUpdated.push(...result.updated.map((r) => r.comment));
+        summary.iptablesSkipped.push(...result.skipped.map((r) => r.comment));
+      });
     }
-    if (link && !link.up) {
-      await this.net.links.setUp(device.name, true);
-      summary.deviceChanged = true;
-    }
-
-    const routes = await this.net.routeTable(ROUTE_TABLE).set(
-      desired.routes.map((r) => ({
-        dst: r.destination,
-        table: r.table,
-        dev: r.device,
-        ...(r.source ? { src: r.source } : {}),
-      })),
-    );
-    summary.routesAdded = routes.replaced.map((r) => r.dst);
-    summary.routesRemoved = routes.removed.map((r) => r.dst);
-
-    const rules = await this.net.ruleSet([FWMARK_RULE_PRIORITY, RULE_PRIORITY]).set(
-      desired.rules.map((r) => ({
-        family: r.family,
-        priority: r.priority,
-        table: r.table,
-        ...(r.fwmark !== undefined ? { fwmark: r.fwmark } : {}),
-      })),
-    );
-    summary.rulesAdded = rules.added.length;
-    summary.rulesRemoved = rules.removed.length;
-
-    const changes = await this.sysctls.apply(desired.sysctls);
-    summary.sysctlsChanged = changes.map((c) => c.key);
+    if (failures.length > 0) throw new DataplaneApplyError(failures, summary);
     return summary;
   }
 
   private async hostAddressesNow(exclude: string): Promise<string[]> {
-    const addresses = await this.net.addresses.list();
+    const addresses = await this.appliers.net.addresses.list();
     return addresses
       .filter((a) => a.iface !== exclude && a.iface !== 'lo')
       .map((a) => a.cidr.slice(0, a.cidr.indexOf('/')))
@@ -182,5 +181,33 @@ function toNetlinkPeer(peer: DesiredPeer): NetlinkPeer {
     ...(peer.endpoint ? { endpoint: peer.endpoint, forceEndpoint: !peer.keepRoamedEndpoint } : {}),
     persistentKeepalive: peer.persistentKeepalive ?? 0,
     allowedIPs: peer.allowedIPs,
+  };
+}
+
+/**
+ * The reading the reconciler planned from, as netlink's diff wants it; undefined when the snapshot lacks the
+ * configuration (a hand-made one), so the applier reads the device itself.
+ */
+function toDeviceState(name: string, snapshot: DeviceSnapshot): DeviceState | undefined {
+  if (snapshot.fwmark === undefined) return undefined;
+  const peers: DeviceState['peers'] = [];
+  for (const p of snapshot.peers) {
+    if (p.allowedIPs === undefined || p.persistentKeepalive === undefined) return undefined;
+    peers.push({
+      publicKey: p.publicKey,
+      ...(p.endpoint ? { endpoint: p.endpoint } : {}),
+      ...(p.lastHandshakeMs ? { lastHandshake: new Date(p.lastHandshakeMs) } : {}),
+      rxBytes: p.rxBytes,
+      txBytes: p.txBytes,
+      allowedIPs: p.allowedIPs,
+      persistentKeepalive: p.persistentKeepalive,
+    });
+  }
+  return {
+    name,
+    ...(snapshot.publicKey ? { publicKey: snapshot.publicKey } : {}),
+    listenPort: snapshot.listenPort,
+    fwmark: snapshot.fwmark,
+    peers,
   };
 }

@@ -109,6 +109,11 @@ export class PathController implements Reconciler {
     await this.relay.close();
   }
 
+  /** True while a relay proxy is open on loopback: plan() then asks for the seed's loopback exception rule. */
+  relayProxyOpen(): boolean {
+    return this.target !== undefined;
+  }
+
   /** Addresses of the relay: never routed into the tunnel (DESIGN.md lesson 1). */
   protectedAddresses(): string[] {
     const out = new Set(this.relay.addresses);

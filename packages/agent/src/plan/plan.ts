@@ -8,18 +8,32 @@ import {
   RULE_PRIORITY,
   type WireKubePeer,
 } from '@wirekube/crd-types';
-import { formatIp, meshSysctls, type SysctlSetting, tryParseEndpoint } from '@wirekube/netlink';
 import {
-  containsAddress,
-  formatPrefix,
-  isHostPrefix,
-  type Prefix,
-  parseAddress,
-  parsePrefix,
-} from './cidr.js';
+  type Cidr,
+  cidrContains,
+  formatCidr,
+  formatIp,
+  isHostCidr,
+  maskCidr,
+  meshSysctls,
+  relayLoopbackAccept,
+  type SysctlSetting,
+  type TaggedRule,
+  tryParseCidr,
+  tryParseEndpoint,
+  tryParseIp,
+} from '@wirekube/netlink/net';
 import { isKey } from './peer-check.js';
 import { PrefixSet } from './prefix-set.js';
 import type { DesiredNode, DesiredPeer, DesiredRoute, DesiredRule, PlanInput, SkippedPeer } from './types.js';
+
+type Prefix = Cidr;
+
+/** A prefix as WireGuard and the FIB store it (host bits cleared); undefined when malformed. */
+function parsePrefix(text: string): Prefix | undefined {
+  const cidr = tryParseCidr(text);
+  return cidr ? maskCidr(cidr) : undefined;
+}
 
 /** WireGuard drops a session this long after its handshake (REJECT_AFTER_TIME): older means not proven. */
 export const HANDSHAKE_FRESH_MS = 180_000;
@@ -67,6 +81,7 @@ export function plan(input: PlanInput): DesiredNode {
     routes,
     rules: planRules(routes),
     sysctls: planSysctls(input.mesh.interfaceName),
+    iptables: planIptables(input),
     skipped,
     passive,
     connected: [...connected],
@@ -127,7 +142,7 @@ function selectCandidates(
       }
       const clash = claimed.findOverlap(prefix);
       if (clash) {
-        problems.push(`${text} overlaps ${formatPrefix(clash.prefix)} of ${clash.owner}`);
+        problems.push(`${text} overlaps ${formatCidr(clash.prefix)} of ${clash.owner}`);
         continue;
       }
       prefixes.push(prefix);
@@ -153,7 +168,7 @@ function desiredPeer(input: PlanInput, candidate: Candidate, isConnected: boolea
     // A symmetric-NAT peer's published port is a guess (its listen port, seed); the real one is only learned
     // when it reaches us, so WireGuard's roamed endpoint always wins for it (DESIGN.md lesson 5).
     keepRoamedEndpoint: isConnected || peer.status?.natType === 'symmetric',
-    allowedIPs: candidate.prefixes.map(formatPrefix),
+    allowedIPs: candidate.prefixes.map((p) => formatCidr(p)),
   };
   const endpoint = chooseEndpoint(input, peer);
   if (endpoint) desired.endpoint = endpoint;
@@ -188,18 +203,18 @@ function planRoutes(
   connected: ReadonlySet<string>,
   ownPrefixes: Prefix[],
 ): { routes: DesiredRoute[]; withheld: DesiredNode['withheldRoutes'] } {
-  const protectedAddresses = input.protectedAddresses.flatMap((a) => parseAddress(a) ?? []);
+  const protectedAddresses = input.protectedAddresses.flatMap((a) => tryParseIp(a) ?? []);
   const source = { 4: ownHostAddress(ownPrefixes, 4), 6: ownHostAddress(ownPrefixes, 6) };
   const routes: DesiredRoute[] = [];
   const withheld: DesiredNode['withheldRoutes'] = [];
   for (const candidate of candidates) {
     for (const prefix of candidate.prefixes) {
-      const text = formatPrefix(prefix);
-      if (protectedAddresses.some((a) => containsAddress(prefix, a))) {
+      const text = formatCidr(prefix);
+      if (protectedAddresses.some((a) => cidrContains(prefix, a))) {
         withheld.push({ name: candidate.name, prefix: text, reason: 'covers a protected address' });
         continue;
       }
-      if (!isHostPrefix(prefix) && !connected.has(candidate.name)) {
+      if (!isHostCidr(prefix) && !connected.has(candidate.name)) {
         withheld.push({ name: candidate.name, prefix: text, reason: 'peer not proven by a handshake yet' });
         continue;
       }
@@ -215,9 +230,7 @@ function planRoutes(
 /** The first own AllowedIP of a family, as an address: the `src` the peer's AllowedIPs filter will accept. */
 function ownHostAddress(ownPrefixes: Prefix[], family: 4 | 6): string | undefined {
   const first = ownPrefixes.find((p) => p.family === family);
-  if (!first) return undefined;
-  const text = formatPrefix(first);
-  return text.slice(0, text.indexOf('/'));
+  return first ? formatIp(first.bytes) : undefined;
 }
 
 /** IPv4 rules always; IPv6 rules only when something is routed over IPv6 (IPv6 may be disabled on the node). */
@@ -236,6 +249,15 @@ function planRules(routes: readonly DesiredRoute[]): DesiredRule[] {
  */
 function planSysctls(iface: string): SysctlSetting[] {
   return meshSysctls({ iface, ipForward: false });
+}
+
+/**
+ * WireGuard's own packets to the relay proxy on 127.0.0.1 carry fwmark 0x574b; kube-proxy's KUBE-FIREWALL drops
+ * non-local traffic to loopback, so the seed's exception goes first in that chain. Only where the chain exists:
+ * the applier skips it otherwise and never creates the chain.
+ */
+function planIptables(input: PlanInput): TaggedRule[] {
+  return input.relayProxy ? [relayLoopbackAccept(FWMARK)] : [];
 }
 
 function compare(a: string, b: string): number {

@@ -1,9 +1,7 @@
-import type { Prefix } from './cidr.js';
-
-const BITS = { 4: 32, 6: 128 } as const;
+import { bitsOf, type Cidr, maskCidr } from '@wirekube/netlink/net';
 
 interface Entry<T> {
-  prefix: Prefix;
+  prefix: Cidr;
   owner: T;
 }
 
@@ -11,6 +9,7 @@ interface Entry<T> {
  * Prefixes with an owner, answering "does this prefix overlap any claimed one?" without comparing against all
  * of them: two prefixes overlap only when one contains the other, so it looks up the prefix's ancestors by key
  * and its descendants by a range search over networks kept sorted. Planning 1,000 peers stays linear-ish.
+ * Prefixes are expected masked (host bits clear).
  */
 export class PrefixSet<T> {
   private readonly byKey = new Map<string, Entry<T>>();
@@ -18,48 +17,53 @@ export class PrefixSet<T> {
   /** Prefix lengths in use per family, longest first: ancestors are only looked up at these lengths. */
   private readonly lengths: { 4: number[]; 6: number[] } = { 4: [], 6: [] };
 
-  add(prefix: Prefix, owner: T): void {
+  add(prefix: Cidr, owner: T): void {
     const entry = { prefix, owner };
     this.byKey.set(key(prefix), entry);
     const list = this.sorted[prefix.family];
-    list.splice(lowerBound(list, prefix.network), 0, entry);
+    list.splice(lowerBound(list, prefix.bytes), 0, entry);
     const lengths = this.lengths[prefix.family];
-    if (!lengths.includes(prefix.length)) {
-      lengths.push(prefix.length);
+    if (!lengths.includes(prefix.prefix)) {
+      lengths.push(prefix.prefix);
       lengths.sort((a, b) => b - a);
     }
   }
 
-  findOverlap(prefix: Prefix): Entry<T> | undefined {
-    const bits = BITS[prefix.family];
+  findOverlap(prefix: Cidr): Entry<T> | undefined {
     // An existing prefix that contains this one (this one's ancestors, itself included).
     for (const length of this.lengths[prefix.family]) {
-      if (length > prefix.length) continue;
-      const hostMask = (1n << BigInt(bits - length)) - 1n;
-      const found = this.byKey.get(
-        key({ family: prefix.family, network: prefix.network & ~hostMask, length }),
-      );
+      if (length > prefix.prefix) continue;
+      const found = this.byKey.get(key(maskCidr({ ...prefix, prefix: length })));
       if (found) return found;
     }
     // An existing prefix inside this one: its network lies in [network, broadcast].
     const list = this.sorted[prefix.family];
-    const last = prefix.network | ((1n << BigInt(bits - prefix.length)) - 1n);
-    const i = lowerBound(list, prefix.network);
-    const candidate = list[i];
-    return candidate && candidate.prefix.network <= last ? candidate : undefined;
+    const last = broadcast(prefix);
+    const candidate = list[lowerBound(list, prefix.bytes)];
+    return candidate && Buffer.compare(candidate.prefix.bytes, last) <= 0 ? candidate : undefined;
   }
 }
 
-function key(prefix: Prefix): string {
-  return `${prefix.family}/${prefix.length}/${prefix.network}`;
+/** Length plus raw bytes: cheaper than text, and one family's prefixes all have bytes of one size. */
+function key(prefix: Cidr): string {
+  return `${prefix.prefix}/${prefix.bytes.toString('latin1')}`;
 }
 
-function lowerBound<T>(list: readonly Entry<T>[], network: bigint): number {
+function broadcast(prefix: Cidr): Buffer {
+  const out = Buffer.from(prefix.bytes);
+  for (let bit = prefix.prefix; bit < bitsOf(prefix.family); bit++) {
+    const index = bit >> 3;
+    out[index] = (out[index] ?? 0) | (0x80 >> (bit & 7));
+  }
+  return out;
+}
+
+function lowerBound<T>(list: readonly Entry<T>[], network: Buffer): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (list[mid]!.prefix.network < network) lo = mid + 1;
+    if (Buffer.compare(list[mid]!.prefix.bytes, network) < 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;

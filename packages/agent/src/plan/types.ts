@@ -1,5 +1,5 @@
 import type { ResolvedMeshSpec, WireKubePeer } from '@wirekube/crd-types';
-import type { SysctlSetting } from '@wirekube/netlink';
+import type { SysctlSetting, TaggedRule } from '@wirekube/netlink/net';
 
 /** What WireGuard reports for one peer (read through @wirekube/netlink). */
 export interface ObservedPeer {
@@ -27,6 +27,11 @@ export interface PlanInput {
   publicIP?: string;
   /** Addresses that must never be routed into the tunnel: the API server, the relay, this node's own. */
   protectedAddresses: readonly string[];
+  /**
+   * A relay proxy on loopback carries some peer's traffic (or is about to): ask for the seed's loopback
+   * exception in KUBE-FIREWALL. Undefined or false: no such rule, and an old one is removed.
+   */
+  relayProxy?: boolean;
   nowMs: number;
 }
 
@@ -78,6 +83,8 @@ export interface DesiredNode {
   rules: DesiredRule[];
   /** Sysctls, keyed by path segments (interface names may contain dots). */
   sysctls: SysctlSetting[];
+  /** WireKube's tagged iptables rules (`family` 4 unless said); every other tagged rule is removed. */
+  iptables: TaggedRule[];
   /** Peers left out, with the reason: each becomes an Event and a log line. */
   skipped: SkippedPeer[];
   /** Peers with empty allowedIPs: no routes and no WireGuard config (seed). */

@@ -33,6 +33,19 @@ export function StringEnum<const T extends readonly string[]>(
 export const HOST_PORT_PATTERN =
   '^(\\[[0-9A-Fa-f:.]+\\]|([0-9]{1,3}\\.){3}[0-9]{1,3}|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):[0-9]{1,5}$';
 
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+
+/**
+ * `ip:port` where ip is an IPv4 literal or a bracketed IPv6 literal — no DNS name. Written for both RE2 (the
+ * API server's CEL) and JavaScript (local validation): no lookaround.
+ */
+export const IP_PORT_REGEX = `^((${OCTET}[.]){3}${OCTET}|\\[[0-9A-Fa-f:.]+\\]):[0-9]{1,5}$`;
+
+/** A CEL single-quoted string literal of `text` (CEL, unlike a regex, has no `\[` escape: backslashes double). */
+export function celString(text: string): string {
+  return `'${text.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+}
+
 /** IPv4 CIDR as the seed states it for gateway routes. */
 export const IPV4_CIDR_PATTERN = '^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$';
 

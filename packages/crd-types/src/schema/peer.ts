@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { HOST_PORT_PATTERN, StringEnum, Timestamp } from './common.js';
+import { celRules, celString, IP_PORT_REGEX, StringEnum, Timestamp } from './common.js';
 
 export const NAT_TYPES = ['cone', 'symmetric', ''] as const;
 export const TRANSPORT_MODES = ['direct', 'relay', 'mixed'] as const;
@@ -19,9 +19,18 @@ export const PeerSpec = Type.Object({
   publicKey: Type.String({ minLength: 1, description: 'Base64-encoded WireGuard public key.' }),
   endpoint: Type.Optional(
     Type.String({
-      pattern: HOST_PORT_PATTERN,
+      // A CEL rule rather than a pattern, so the rejection says why in words; maxLength bounds its cost.
+      maxLength: 64,
       description:
-        'Public endpoint (ip:port) discovered by the agent. For symmetric NAT nodes, the STUN-discovered public IP with the configured listen port.',
+        'Public endpoint (ip:port) discovered by the agent. For symmetric NAT nodes, the STUN-discovered public IP with the configured listen port. An IPv4 address and port (203.0.113.5:51820) or a bracketed IPv6 address and port ([2001:db8::5]:51820); DNS names are rejected, not resolved: WireGuard takes addresses, and agents must reach peers before cluster DNS is reachable.',
+      ...celRules([
+        {
+          rule: `self.matches(${celString(IP_PORT_REGEX)})`,
+          message:
+            'endpoint must be an IP address and port (203.0.113.5:51820 or [2001:db8::5]:51820); DNS names are not resolved',
+          reason: 'FieldValueInvalid',
+        },
+      ]),
     }),
   ),
   allowedIPs: Type.Optional(

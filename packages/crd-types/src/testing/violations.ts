@@ -96,6 +96,8 @@ export const VIOLATIONS: readonly Violation[] = [
   spec('WireKubePeer', 'publicKey missing', 'publicKey', DELETE),
   spec('WireKubePeer', 'publicKey empty', 'publicKey', ''),
   spec('WireKubePeer', 'endpoint without a port', 'endpoint', '203.0.113.5'),
+  spec('WireKubePeer', 'endpoint a DNS name (not resolved)', 'endpoint', 'node1.example.com:51820'),
+  spec('WireKubePeer', 'endpoint an IPv6 address without brackets', 'endpoint', '2001:db8::5:51820'),
   spec('WireKubePeer', 'allowedIPs entry not a CIDR', 'allowedIPs', ['10.0.0.5'], 'spec.allowedIPs[0]'),
   spec('WireKubePeer', 'allowedIPs prefix too long', 'allowedIPs', ['10.0.0.5/33'], 'spec.allowedIPs[0]'),
   spec('WireKubePeer', 'persistentKeepalive negative', 'persistentKeepalive', -1),

@@ -15,6 +15,8 @@ export interface TaggedRule {
   position?: 'first' | 'last';
   /** Create the chain when it does not exist (default false: a missing non-builtin chain skips the rule). */
   createChain?: boolean;
+  /** iptables (4, the default) or ip6tables (6). */
+  family?: 4 | 6;
 }
 
 /** A rule line read from iptables-save. */

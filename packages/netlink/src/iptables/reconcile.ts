@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { ValidationError } from '../errors.js';
+import { type Applier, type SetResult, setResult } from '../applier.js';
+import { IptablesError, ValidationError } from '../errors.js';
 import type { IptablesTable, SavedRule, TaggedRule } from './model.js';
 import { type IptablesPlan, planTable } from './plan.js';
 import type { IptablesRunner } from './runner.js';
@@ -7,26 +8,37 @@ import { parseSave } from './save-format.js';
 
 export const DEFAULT_TAG = 'wirekube';
 
-export interface IptablesReconcileResult {
-  changed: boolean;
-  added: TaggedRule[];
-  removed: SavedRule[];
-  moved: TaggedRule[];
+/**
+ * `updated` are desired rules that were present but out of place and moved back on top; `skipped` are desired
+ * rules whose chain does not exist (and may not be created), so nothing was done for them.
+ */
+export interface IptablesSetResult extends SetResult<TaggedRule, SavedRule> {
   skipped: TaggedRule[];
 }
 
+export interface IptablesRulesOptions {
+  /** Comment prefix that marks a rule as ours. Default `wirekube`. */
+  tag?: string;
+  /** Tables whose tagged rules this applier owns (a rule no longer desired in them is removed). Default filter, nat. */
+  tables?: readonly IptablesTable[];
+  logger?: Logger;
+}
+
 /**
- * WireKube's iptables rules, owned by comment tag. `reconcile(desired)` adds what is missing, removes tagged
- * rules no longer desired, moves `first` rules back on top, and never touches a rule without the tag.
+ * WireKube's iptables rules of one address family, owned by comment tag. `set(desired)` adds what is missing,
+ * removes tagged rules no longer desired, moves `first` rules back on top, and never touches a rule without
+ * the tag.
  */
-export class IptablesRules {
+export class IptablesRules implements Applier<readonly TaggedRule[], IptablesSetResult> {
   private readonly tag: string;
+  private readonly tables: readonly IptablesTable[];
 
   constructor(
     private readonly runner: IptablesRunner,
-    options: { tag?: string; logger?: Logger } = {},
+    options: IptablesRulesOptions = {},
   ) {
     this.tag = options.tag ?? DEFAULT_TAG;
+    this.tables = options.tables ?? ['filter', 'nat'];
     this.logger = options.logger;
   }
 
@@ -39,9 +51,9 @@ export class IptablesRules {
   }
 
   /** Plans without applying (for dry runs and tests). */
-  async plan(desired: readonly TaggedRule[], tables?: readonly IptablesTable[]): Promise<IptablesPlan[]> {
+  async plan(desired: readonly TaggedRule[]): Promise<IptablesPlan[]> {
     this.validate(desired);
-    const touched = new Set<IptablesTable>([...(tables ?? []), ...desired.map((rule) => rule.table)]);
+    const touched = new Set<IptablesTable>([...this.tables, ...desired.map((rule) => rule.table)]);
     const plans: IptablesPlan[] = [];
     for (const table of touched) {
       const saved = parseSave(await this.runner.save(table), table);
@@ -58,42 +70,42 @@ export class IptablesRules {
   }
 
   /**
-   * Makes the tagged rules of `tables` (default: the tables `desired` uses, plus filter and nat so that a
-   * rule no longer desired in them is removed) exactly `desired`.
+   * Makes the tagged rules of the owned tables (plus any table `desired` uses) exactly `desired`. Without
+   * iptables on the node there can be no rule of ours, so an empty desired state is then already met.
    */
-  async reconcile(
-    desired: readonly TaggedRule[],
-    tables: readonly IptablesTable[] = ['filter', 'nat'],
-  ): Promise<IptablesReconcileResult> {
-    const result: IptablesReconcileResult = {
-      changed: false,
-      added: [],
-      removed: [],
-      moved: [],
-      skipped: [],
-    };
-    for (const plan of await this.plan(desired, tables)) {
-      result.skipped.push(...plan.skipped);
+  async set(desired: readonly TaggedRule[]): Promise<IptablesSetResult> {
+    let plans: IptablesPlan[];
+    try {
+      plans = await this.plan(desired);
+    } catch (error) {
+      if (desired.length === 0 && error instanceof IptablesError && error.code === 'ENOENT') {
+        return { ...setResult<TaggedRule, SavedRule>(), skipped: [] };
+      }
+      throw error;
+    }
+    const added: TaggedRule[] = [];
+    const removed: SavedRule[] = [];
+    const moved: TaggedRule[] = [];
+    const skipped: TaggedRule[] = [];
+    for (const plan of plans) {
+      skipped.push(...plan.skipped);
       if (!plan.script) continue;
       await this.runner.restore(plan.script);
-      result.changed = true;
-      result.added.push(...plan.added);
-      result.removed.push(...plan.removed);
-      result.moved.push(...plan.moved);
-      this.logger?.info({
-        event: 'iptables.reconciled',
-        table: plan.table,
-        added: plan.added.map((rule) => rule.comment),
-        removed: plan.removed.map((rule) => rule.comment),
-        moved: plan.moved.map((rule) => rule.comment),
-      });
+      added.push(...plan.added);
+      removed.push(...plan.removed);
+      moved.push(...plan.moved);
+      this.logger?.info(
+        {
+          event: 'iptables-set',
+          table: plan.table,
+          added: plan.added.map((rule) => rule.comment),
+          removed: plan.removed.map((rule) => rule.comment),
+          moved: plan.moved.map((rule) => rule.comment),
+        },
+        'iptables rules updated',
+      );
     }
-    return result;
-  }
-
-  /** Removes every tagged rule of the given tables (cleanup job). */
-  removeAll(tables: readonly IptablesTable[] = ['filter', 'nat']): Promise<IptablesReconcileResult> {
-    return this.reconcile([], tables);
+    return { ...setResult(added, removed, moved), skipped };
   }
 
   private validate(desired: readonly TaggedRule[]): void {

@@ -2,18 +2,13 @@ import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ValidationError } from '../errors.js';
+import { isWireGuardKey, KEY_LENGTH } from '../net/key.js';
 
-export const KEY_LENGTH = 32;
+export { isWireGuardKey, KEY_LENGTH };
 
 // RFC 8410 DER wrappers around a raw X25519 key: node:crypto speaks DER, WireGuard speaks the raw 32 bytes.
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
-
-/** A WireGuard key in its usual spelling: base64 of exactly 32 bytes (44 characters). */
-export function isWireGuardKey(text: string): boolean {
-  if (!/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(text)) return false;
-  return Buffer.from(text, 'base64').length === KEY_LENGTH;
-}
 
 /** base64 → raw 32 bytes; throws ValidationError on anything else. */
 export function keyToBytes(key: string, what = 'key'): Buffer {

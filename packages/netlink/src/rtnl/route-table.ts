@@ -1,10 +1,13 @@
 import type { Logger } from 'pino';
+import { type Applier, type SetResult, setResult } from '../applier.js';
 import { canonicalCidr, formatIp, parseIp } from '../net/ip.js';
 import type { RouteInfo, RouteSpec, Routes } from './routes.js';
 
 export interface RoutePlan {
-  /** Routes to create or overwrite (`ip route replace`). */
-  replace: RouteSpec[];
+  /** Desired routes the table lacks (`ip route replace` creates them). */
+  add: RouteSpec[];
+  /** Desired routes present with other attributes (`ip route replace` overwrites them). */
+  update: RouteSpec[];
   /** Routes in the table that nothing desires. */
   remove: RouteInfo[];
 }
@@ -33,27 +36,27 @@ function matches(desired: RouteSpec, actual: RouteInfo): boolean {
 export function planRoutes(desired: readonly RouteSpec[], actual: readonly RouteInfo[]): RoutePlan {
   const actualByKey = new Map(actual.map((route) => [routeKey(route.dst, route.metric), route]));
   const wanted = new Set<string>();
-  const replace: RouteSpec[] = [];
+  const add: RouteSpec[] = [];
+  const update: RouteSpec[] = [];
   for (const route of desired) {
     const key = routeKey(route.dst, route.metric);
     wanted.add(key);
     const current = actualByKey.get(key);
-    if (!current || !matches(route, current)) replace.push(route);
+    if (!current) add.push(route);
+    else if (!matches(route, current)) update.push(route);
   }
   const remove = actual.filter((route) => !wanted.has(routeKey(route.dst, route.metric)));
-  return { replace, remove };
+  return { add, update, remove };
 }
 
-export interface TableReconcileResult {
-  replaced: RouteSpec[];
-  removed: RouteInfo[];
-}
+/** Routes added and overwritten (desired), removed (as found). */
+export type RouteSetResult = SetResult<RouteSpec, RouteInfo>;
 
 /**
  * One routing table WireKube owns (22347): `set(desired)` re-adds what others deleted, fixes what they changed
  * and removes what is no longer desired. Every route in the table is ours; no other table is touched.
  */
-export class RouteTable {
+export class RouteTable implements Applier<readonly RouteSpec[], RouteSetResult> {
   constructor(
     private readonly routes: Routes,
     readonly table: number,
@@ -64,30 +67,26 @@ export class RouteTable {
     return this.routes.list(this.table);
   }
 
-  async set(desired: readonly RouteSpec[]): Promise<TableReconcileResult> {
+  async set(desired: readonly RouteSpec[]): Promise<RouteSetResult> {
     const foreign = desired.find((route) => route.table !== this.table);
     if (foreign)
       throw new RangeError(`route ${foreign.dst} is for table ${foreign.table}, not ${this.table}`);
     const plan = planRoutes(desired, await this.list());
     await this.routes.deleteListed(plan.remove);
     for (const route of plan.remove) {
-      this.logger?.info({ event: 'route.removed', table: this.table, dst: route.dst, dev: route.dev });
+      this.logger?.info({ event: 'route-removed', table: this.table, dst: route.dst, dev: route.dev });
     }
-    await this.routes.replaceAll(plan.replace);
-    for (const route of plan.replace) {
+    const replace = [...plan.add, ...plan.update];
+    await this.routes.replaceAll(replace);
+    for (const route of replace) {
       this.logger?.info({
-        event: 'route.replaced',
+        event: 'route-replaced',
         table: this.table,
         dst: route.dst,
         dev: route.dev,
         src: route.src,
       });
     }
-    return { replaced: plan.replace, removed: plan.remove };
-  }
-
-  /** Empties the table (`ip route flush table N`), for cleanup. */
-  async flush(): Promise<RouteInfo[]> {
-    return (await this.set([])).removed;
+    return setResult(plan.add, plan.remove, plan.update);
   }
 }

@@ -1,5 +1,6 @@
 import type { rt } from 'netlink';
 import type { Logger } from 'pino';
+import { type Applier, type SetResult, setResult } from '../applier.js';
 import { afOf, canonicalCidr, familyOfAf, formatCidr, parseCidr } from '../net/ip.js';
 import { LITTLE_ENDIAN, u32 } from '../nla/attributes.js';
 import { call, NLM_F_CREATE, NLM_F_EXCL, type RtnlSocket } from './socket.js';
@@ -177,7 +178,10 @@ export function planRules(
  * The rules WireKube owns, identified by priority (200 → table 22347; the fwmark rule; suppress_prefixlength):
  * `set(desired)` re-adds rules another daemon flushed and removes ours that are no longer desired.
  */
-export class RuleSet {
+/** Rules added (desired) and removed (as found); a rule is never changed in place, so `updated` is empty. */
+export type RuleSetResult = SetResult<RuleSpec, RuleInfo, never>;
+
+export class RuleSet implements Applier<readonly RuleSpec[], RuleSetResult> {
   private readonly owned: ReadonlySet<number>;
 
   constructor(
@@ -188,18 +192,18 @@ export class RuleSet {
     this.owned = new Set(ownedPriorities);
   }
 
-  async set(desired: readonly RuleSpec[]): Promise<{ added: RuleSpec[]; removed: RuleInfo[] }> {
+  async set(desired: readonly RuleSpec[]): Promise<RuleSetResult> {
     const stray = desired.find((rule) => !this.owned.has(rule.priority));
     if (stray) throw new RangeError(`rule priority ${stray.priority} is not one this RuleSet owns`);
     const plan = planRules(desired, await this.rules.list(), this.owned);
     for (const rule of plan.remove) {
       await this.rules.delete(rule);
-      this.logger?.info({ event: 'rule.removed', rule: ruleKey(rule) });
+      this.logger?.info({ event: 'rule-removed', rule: ruleKey(rule) });
     }
     for (const rule of plan.add) {
       await this.rules.add(rule);
-      this.logger?.info({ event: 'rule.added', rule: ruleKey(rule) });
+      this.logger?.info({ event: 'rule-added', rule: ruleKey(rule) });
     }
-    return { added: plan.add, removed: plan.remove };
+    return setResult<RuleSpec, RuleInfo, never>(plan.add, plan.remove);
   }
 }

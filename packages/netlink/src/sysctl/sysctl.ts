@@ -1,18 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { type Applier, type SetResult, setResult } from '../applier.js';
 import { SysctlError } from '../errors.js';
+import type { SysctlKey, SysctlSetting } from '../net/sysctls.js';
 
-/**
- * A sysctl named by its path components, e.g. ['net', 'ipv4', 'conf', 'wire_kube', 'rp_filter'].
- * Components rather than a dotted string, because interface names may contain dots.
- */
-export type SysctlKey = readonly string[];
-
-export interface SysctlSetting {
-  key: SysctlKey;
-  value: string | number;
-}
+export type { MeshSysctlOptions, SysctlKey, SysctlSetting } from '../net/sysctls.js';
+export { meshSysctls } from '../net/sysctls.js';
 
 export interface SysctlChange {
   key: string;
@@ -29,8 +23,14 @@ function checkKey(key: SysctlKey): void {
   }
 }
 
+/**
+ * Only `updated` is ever filled: a sysctl always exists, and WireKube does not own its previous value, so
+ * `set([])` changes nothing. The per-interface ones go away with the WireGuard interface.
+ */
+export type SysctlSetResult = SetResult<never, never, SysctlChange>;
+
 /** Reads and writes /proc/sys, or wherever a container mounted the host's copy (`procRoot`). */
-export class Sysctls {
+export class Sysctls implements Applier<readonly SysctlSetting[], SysctlSetResult> {
   readonly procRoot: string;
 
   constructor(options: { procRoot?: string; logger?: Logger } = {}) {
@@ -60,8 +60,8 @@ export class Sysctls {
     }
   }
 
-  /** Writes the value unless it is already set; returns the change, or undefined when nothing changed. */
-  async set(key: SysctlKey, value: string | number): Promise<SysctlChange | undefined> {
+  /** Writes one value unless it is already set; returns the change, or undefined when nothing changed. */
+  async write(key: SysctlKey, value: string | number): Promise<SysctlChange | undefined> {
     const path = this.path(key);
     const to = String(value);
     const from = await this.get(key);
@@ -79,44 +79,17 @@ export class Sysctls {
       });
     }
     const change = { key: key.join('.'), from, to };
-    this.logger?.info({ event: 'sysctl.changed', ...change });
+    this.logger?.info({ event: 'sysctl-changed', ...change }, 'sysctl changed');
     return change;
   }
 
-  /** Applies every setting in order; returns the ones that changed. */
-  async apply(settings: readonly SysctlSetting[]): Promise<SysctlChange[]> {
+  /** Writes every setting in order that differs. */
+  async set(settings: readonly SysctlSetting[]): Promise<SysctlSetResult> {
     const changes: SysctlChange[] = [];
     for (const setting of settings) {
-      const change = await this.set(setting.key, setting.value);
+      const change = await this.write(setting.key, setting.value);
       if (change) changes.push(change);
     }
-    return changes;
+    return setResult<never, never, SysctlChange>([], [], changes);
   }
-}
-
-export interface MeshSysctlOptions {
-  /** The WireGuard interface. */
-  iface: string;
-  /** Route packets between interfaces (gateways, and nodes forwarding for pods). Default true. */
-  ipForward?: boolean;
-  /** rp_filter on the WireGuard interface: 0 off, 1 strict, 2 loose. Default 2. */
-  rpFilter?: 0 | 1 | 2;
-  /** Accept packets with a local source address on the WireGuard interface (relay proxy on loopback). */
-  acceptLocal?: boolean;
-}
-
-/**
- * The sysctls a WireKube node needs: no IPsec policy/transform lookups on the WireGuard interface
- * (disable_xfrm, disable_policy), a loose reverse-path filter, forwarding, accept_local.
- */
-export function meshSysctls(options: MeshSysctlOptions): SysctlSetting[] {
-  const conf = (name: string): SysctlKey => ['net', 'ipv4', 'conf', options.iface, name];
-  const settings: SysctlSetting[] = [
-    { key: conf('disable_xfrm'), value: 1 },
-    { key: conf('disable_policy'), value: 1 },
-    { key: conf('rp_filter'), value: options.rpFilter ?? 2 },
-  ];
-  if (options.acceptLocal ?? true) settings.push({ key: conf('accept_local'), value: 1 });
-  if (options.ipForward ?? true) settings.push({ key: ['net', 'ipv4', 'ip_forward'], value: 1 });
-  return settings;
 }

@@ -74,15 +74,15 @@ export class WireGuard implements WireGuardBackend {
 
   async applyDevice(iface: string, desired: DesiredDevice, options: ApplyOptions = {}): Promise<ApplyResult> {
     validateDesiredDevice(iface, desired);
-    const actual = await this.io.read(iface);
+    const actual = options.actual ?? (await this.io.read(iface));
     const { update, result } = planDevice(actual, desired, options);
     for (const kept of result.keptRoamedEndpoints) {
-      this.logger?.debug({ event: 'wireguard.endpoint.roamed', iface, peer: kept.publicKey, ...kept });
+      this.logger?.debug({ event: 'wireguard-endpoint-roamed', iface, peer: kept.publicKey, ...kept });
     }
     if (!update) return result;
     await this.io.write(iface, update);
     this.logger?.info({
-      event: 'wireguard.applied',
+      event: 'wireguard-applied',
       iface,
       backend: this.kind,
       device: result.device,
@@ -100,18 +100,18 @@ export class WireGuard implements WireGuardBackend {
 
   async ensureInterface(iface: string): Promise<{ created: boolean; pid?: number }> {
     if (await this.io.exists(iface)) {
-      this.logger?.info({ event: 'wireguard.interface.adopted', iface, backend: this.kind });
+      this.logger?.info({ event: 'wireguard-interface-adopted', iface, backend: this.kind });
       return { created: false };
     }
     const { pid } = await this.io.create(iface);
-    this.logger?.info({ event: 'wireguard.interface.created', iface, backend: this.kind, pid });
+    this.logger?.info({ event: 'wireguard-interface-created', iface, backend: this.kind, pid });
     return pid === undefined ? { created: true } : { created: true, pid };
   }
 
   async deleteInterface(iface: string): Promise<boolean> {
     if (!(await this.io.exists(iface))) return false;
     await this.io.delete(iface);
-    this.logger?.info({ event: 'wireguard.interface.deleted', iface, backend: this.kind });
+    this.logger?.info({ event: 'wireguard-interface-deleted', iface, backend: this.kind });
     return true;
   }
 

@@ -1,3 +1,4 @@
+import { publicKeyFromPrivate } from '../keys/x25519.js';
 import { canonicalCidr, canonicalEndpoint } from '../net/ip.js';
 import type {
   ApplyOptions,
@@ -75,6 +76,15 @@ function changedPeer(
 }
 
 /**
+ * A reading that leaves the private key out (kept out of logs and snapshots) still says whose device it is
+ * through the public key.
+ */
+function holdsKey(actual: DeviceState, privateKey: string): boolean {
+  if (actual.privateKey !== undefined) return actual.privateKey === privateKey;
+  return actual.publicKey !== undefined && actual.publicKey === publicKeyFromPrivate(privateKey);
+}
+
+/**
  * The one peer diff both backends use: the smallest set operation that turns `actual` into `desired`.
  * Pure; `desired` must have passed validateDesiredDevice.
  */
@@ -94,7 +104,7 @@ export function planDevice(
     keptRoamedEndpoints: [],
   };
   const deviceFields: DeviceField[] = [];
-  if (desired.privateKey !== undefined && desired.privateKey !== actual.privateKey) {
+  if (desired.privateKey !== undefined && !holdsKey(actual, desired.privateKey)) {
     update.privateKey = desired.privateKey;
     deviceFields.push('privateKey');
   }

@@ -1,3 +1,5 @@
+import type { SetResult } from '../applier.js';
+
 /** Which implementation programs the device. */
 export type WireGuardBackendKind = 'kernel' | 'userspace';
 
@@ -84,13 +86,17 @@ export interface DeviceUpdate {
 export type PeerField = 'endpoint' | 'allowedIPs' | 'persistentKeepalive' | 'presharedKey';
 export type DeviceField = 'privateKey' | 'listenPort' | 'fwmark';
 
-/** What an apply changed; `changed: false` means nothing was sent to the device. */
-export interface ApplyResult {
-  changed: boolean;
+export interface PeerChange {
+  publicKey: string;
+  fields: PeerField[];
+}
+
+/**
+ * What an apply changed, in the shape every applier returns (peers by public key), plus the device fields;
+ * `changed: false` means nothing was sent to the device.
+ */
+export interface ApplyResult extends SetResult<string, string, PeerChange> {
   device: DeviceField[];
-  added: string[];
-  removed: string[];
-  updated: Array<{ publicKey: string; fields: PeerField[] }>;
   /** Peers whose roamed endpoint was kept although the desired endpoint differs. */
   keptRoamedEndpoints: Array<{ publicKey: string; actual: string; desired: string }>;
 }
@@ -98,4 +104,9 @@ export interface ApplyResult {
 export interface ApplyOptions {
   /** Remove peers the device has but `desired` does not name (default true: the caller owns the device). */
   replacePeers?: boolean;
+  /**
+   * The device as the caller read it moments ago (its plan was made from that reading): diffed against instead
+   * of reading again. WireGuard itself only ever moves endpoints and counters, which the diff tolerates.
+   */
+  actual?: DeviceState;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/errors.js';
+import { IptablesError, ValidationError } from '../../src/errors.js';
 import type { IptablesTable } from '../../src/iptables/model.js';
 import { IptablesRules } from '../../src/iptables/reconcile.js';
 import { gatewayMasquerade, gatewaySnat, relayLoopbackAccept } from '../../src/iptables/rules.js';
@@ -53,20 +53,20 @@ const DROP =
   '! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment "block incoming localnet connections" -j DROP';
 const UNTAGGED_NAT = '-s 10.1.0.0/16 -j MASQUERADE';
 
-describe('tagged iptables reconcile', () => {
+describe('tagged iptables set', () => {
   const desired = [
     relayLoopbackAccept(0x574b),
     gatewayMasquerade({ source: '10.0.0.0/24', destination: '172.20.0.0/16', outInterface: 'eth1' }),
     gatewaySnat({ destination: '172.21.0.0/16', toSource: '172.21.0.1' }),
   ];
 
-  it('adds the rules (relay ACCEPT first in KUBE-FIREWALL), then a second reconcile changes nothing', async () => {
+  it('adds the rules (relay ACCEPT first in KUBE-FIREWALL), then a second set changes nothing', async () => {
     const fake = fakeIptables({
       filter: { INPUT: [], 'KUBE-FIREWALL': [DROP] },
       nat: { POSTROUTING: [UNTAGGED_NAT] },
     });
     const rules = new IptablesRules(fake.runner);
-    const first = await rules.reconcile(desired);
+    const first = await rules.set(desired);
     expect(first).toMatchObject({ changed: true, removed: [], skipped: [] });
     expect(first.added).toHaveLength(3);
     expect(fake.tables.filter['KUBE-FIREWALL']).toEqual([
@@ -75,7 +75,7 @@ describe('tagged iptables reconcile', () => {
     ]);
     expect(fake.tables.nat.POSTROUTING?.[0]).toBe(UNTAGGED_NAT);
     const count = fake.restores.length;
-    expect((await rules.reconcile(desired)).changed).toBe(false);
+    expect((await rules.set(desired)).changed).toBe(false);
     expect(fake.restores).toHaveLength(count);
     expect((await rules.list('nat')).map((r) => r.comment)).toEqual([
       'wirekube: gateway masquerade to 172.20.0.0/16',
@@ -89,28 +89,28 @@ describe('tagged iptables reconcile', () => {
       nat: { POSTROUTING: [UNTAGGED_NAT] },
     });
     const rules = new IptablesRules(fake.runner);
-    await rules.reconcile(desired);
+    await rules.set(desired);
     // Another daemon inserts its own rule on top of KUBE-FIREWALL.
     fake.tables.filter['KUBE-FIREWALL']?.unshift('-j RETURN');
-    const result = await rules.reconcile([desired[0] as (typeof desired)[number]]);
+    const result = await rules.set([desired[0] as (typeof desired)[number]]);
     expect(result.removed.map((r) => r.comment)).toEqual([
       'wirekube: gateway masquerade to 172.20.0.0/16',
       'wirekube: gateway snat to 172.21.0.0/16',
     ]);
-    expect(result.moved).toHaveLength(1);
+    expect(result.updated).toHaveLength(1);
     expect(fake.tables.filter['KUBE-FIREWALL']?.[0]).toContain('wirekube: allow WG relay proxy on loopback');
     expect(fake.tables.filter['KUBE-FIREWALL']).toContain('-j RETURN');
     expect(fake.tables.nat.POSTROUTING).toEqual([UNTAGGED_NAT]);
-    await rules.removeAll();
+    await rules.set([]);
     expect(fake.tables.filter['KUBE-FIREWALL']).toEqual(['-j RETURN', DROP]);
   });
 
   it('skips a rule whose chain is missing unless told to create it', async () => {
     const fake = fakeIptables({ filter: {}, nat: {} });
     const rules = new IptablesRules(fake.runner);
-    const skipped = await rules.reconcile([relayLoopbackAccept(0x574b)]);
+    const skipped = await rules.set([relayLoopbackAccept(0x574b)]);
     expect(skipped).toMatchObject({ changed: false, skipped: [{ chain: 'KUBE-FIREWALL' }] });
-    const created = await rules.reconcile([{ ...relayLoopbackAccept(0x574b), createChain: true }]);
+    const created = await rules.set([{ ...relayLoopbackAccept(0x574b), createChain: true }]);
     expect(created.added).toHaveLength(1);
     expect(fake.restores.at(-1)).toMatch(/^\*filter\n:KUBE-FIREWALL - \[0:0\]\n-I KUBE-FIREWALL 1 /);
   });
@@ -119,10 +119,40 @@ describe('tagged iptables reconcile', () => {
     const fake = fakeIptables({ filter: {}, nat: {} });
     const rules = new IptablesRules(fake.runner);
     const bad = { ...relayLoopbackAccept(0x574b), comment: 'someone else' };
-    await expect(rules.reconcile([bad])).rejects.toThrow(ValidationError);
-    await expect(
-      rules.reconcile([{ ...relayLoopbackAccept(1), spec: ['-j', 'ACCEPT\n-F'] }]),
-    ).rejects.toThrow(ValidationError);
+    await expect(rules.set([bad])).rejects.toThrow(ValidationError);
+    await expect(rules.set([{ ...relayLoopbackAccept(1), spec: ['-j', 'ACCEPT\n-F'] }])).rejects.toThrow(
+      ValidationError,
+    );
     expect(fake.restores).toEqual([]);
+  });
+});
+
+describe('iptables absent from the node', () => {
+  const missing: IptablesRunner = {
+    async save() {
+      throw new IptablesError('iptables-save -t filter failed: spawn iptables-save ENOENT', {
+        operation: 'iptables.save',
+        code: 'ENOENT',
+      });
+    },
+    async restore() {
+      throw new Error('never called');
+    },
+  };
+
+  it('has no rule of ours, so the empty desired state is already met', async () => {
+    expect(await new IptablesRules(missing).set([])).toEqual({
+      changed: false,
+      added: [],
+      removed: [],
+      updated: [],
+      skipped: [],
+    });
+  });
+
+  it('still fails a desired rule, naming the command', async () => {
+    await expect(new IptablesRules(missing).set([relayLoopbackAccept(0x574b)])).rejects.toThrow(
+      /iptables-save/,
+    );
   });
 });

@@ -24,13 +24,15 @@ describe('route table plan', () => {
 
   it('adds what is missing, fixes what differs, removes what is not desired', () => {
     const plan = planRoutes(desired, [route('10.0.0.2/32', { src: '10.0.0.9' }), route('10.0.0.4/32')]);
-    expect(plan.replace.map((r) => r.dst)).toEqual(['10.0.0.2/32', '10.0.0.3/32']);
+    expect(plan.add.map((r) => r.dst)).toEqual(['10.0.0.3/32']);
+    expect(plan.update.map((r) => r.dst)).toEqual(['10.0.0.2/32']);
     expect(plan.remove.map((r) => r.dst)).toEqual(['10.0.0.4/32']);
   });
 
   it('is empty when the table already matches', () => {
     expect(planRoutes(desired, [route('10.0.0.3/32'), route('10.0.0.2/32')])).toEqual({
-      replace: [],
+      add: [],
+      update: [],
       remove: [],
     });
   });
