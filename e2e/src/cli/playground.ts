@@ -124,7 +124,7 @@ async function main(): Promise<number> {
     });
     await mesh.registerNodes(hosts);
     for (const host of hosts) mesh.startAgent(host);
-    await Promise.all([...mesh.agents.values()].map((a) => mesh.waitStarted(a)));
+    await Promise.all([...mesh.agents.values()].map((a) => mesh.waitStarted(a, 90_000)));
     const cp = lab.controlPlane!;
     const deadline = Date.now() + Number(values['timeout-s']) * 1000;
     for (;;) {
