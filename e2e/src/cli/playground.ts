@@ -63,7 +63,24 @@ function hostSpecs(n: number): HostSpec[] {
   return specs.slice(0, n);
 }
 
-async function pingMatrix(hosts: readonly LabHost[]): Promise<{ text: string; allOk: boolean }> {
+/** The project's relay program, on a public host of its own (no agent: its address stays out of the mesh). */
+const RELAY_MAIN = fileURLToPath(new URL('../../../packages/relay/dist/main.js', import.meta.url));
+const RELAY_HOST: HostSpec = { name: 'relay', nat: 'none' };
+
+/** Each pair's transport as the "from" host's WireKubePeer reports it: d(irect) or r(elay). */
+async function transportsOf(mesh: MeshFixture): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const p of await mesh.peers().catch(() => [])) {
+    for (const [to, t] of Object.entries(p.status?.peerTransports ?? {}))
+      out.set(`${p.metadata.name}>${to}`, t === 'relay' ? 'r' : 'd');
+  }
+  return out;
+}
+
+async function pingMatrix(
+  hosts: readonly LabHost[],
+  transports: ReadonlyMap<string, string> = new Map(),
+): Promise<{ text: string; allOk: boolean }> {
   const cells = await Promise.all(
     hosts.map((from) =>
       Promise.all(
@@ -73,12 +90,13 @@ async function pingMatrix(hosts: readonly LabHost[]): Promise<{ text: string; al
             allowFail: true,
           });
           const time = /time=([\d.]+) ms/.exec(result.stdout)?.[1];
-          return time ? `${Number(time).toFixed(1)}ms` : '✗';
+          const via = transports.get(`node-${from.name}>node-${to.name}`) ?? '?';
+          return time ? `${Number(time).toFixed(1)}ms ${via}` : '✗';
         }),
       ),
     ),
   );
-  const width = Math.max(11, ...hosts.map((h) => h.name.length + 1));
+  const width = Math.max(12, ...hosts.map((h) => h.name.length + 1));
   const pad = (s: string) => s.padEnd(width);
   const lines = [pad('from \\ to') + hosts.map((h) => pad(h.name)).join('')];
   hosts.forEach((h, i) => {
@@ -120,38 +138,50 @@ async function main(): Promise<number> {
   const [{ createLab }, { MeshFixture }] = await steps.step('loading the lab library', () =>
     Promise.all([import('../index.js'), import('../mesh/fixture.js')]),
   );
-  creating = steps.step(`bringing up the lab: control plane, STUN, ${count} hosts`, () =>
-    createLab({ hosts: hostSpecs(count), stun: true, controlPlane: true }),
+  creating = steps.step(`bringing up the lab: control plane, STUN, relay, ${count} hosts`, () =>
+    createLab({ hosts: [...hostSpecs(count), RELAY_HOST], stun: true, controlPlane: true }),
   );
   lab = await creating;
+  const relayHost = lab.host(RELAY_HOST.name);
+  const hosts = lab.hosts.filter((h) => h !== relayHost);
   stateDir = mkdtempSync(join(tmpdir(), 'wirekube-playground-'));
   const fixture = new MeshFixture(lab, stateDir);
   mesh = fixture;
   try {
-    await steps.step('creating the WireKubeMesh and the Nodes', async () => {
-      await fixture.createMesh();
-      await fixture.registerNodes();
+    await steps.step('starting the relay, creating the WireKubeMesh and the Nodes', async () => {
+      // The relay proxy lives on 127.0.0.1 (real nodes have loopback up; lab hosts need it set).
+      await Promise.all(lab!.hosts.map((h) => h.exec(['ip', 'link', 'set', 'lo', 'up'])));
+      relayHost.spawn(['node', RELAY_MAIN, '--port', '3478', '--http-port', '9090']);
+      await fixture.createMesh({
+        relay: {
+          mode: 'auto',
+          provider: 'external',
+          external: { endpoint: `${relayHost.address}:3478` },
+          handshakeTimeoutSeconds: 10,
+        },
+      });
+      await fixture.registerNodes(hosts);
     });
-    await steps.step(`starting ${lab.hosts.length} agents`, async () => {
-      for (const host of lab!.hosts) fixture.startAgent(host);
-      await Promise.all([...fixture.agents.values()].map((a) => fixture.waitStarted(a)));
+    await steps.step(`starting ${hosts.length} agents`, async () => {
+      for (const host of hosts) fixture.startAgent(host);
+      await Promise.all([...fixture.agents.values()].map((a) => fixture.waitStarted(a, 90_000)));
     });
     const cp = lab.controlPlane!;
     const deadline = Date.now() + timeoutS * 1000;
     for (;;) {
       const [{ stdout: peers }, matrix] = await Promise.all([
         cp.kubectl(['get', 'wirekubepeers', '-o', 'wide'], { allowFail: true }),
-        pingMatrix(lab.hosts),
+        transportsOf(fixture).then((t) => pingMatrix(hosts, t)),
       ]);
       if (!values.once) process.stdout.write('\x1b[2J\x1b[H');
       console.log(
         `WireKube playground (lab ${lab.id}) — up ${Math.round((Date.now() - started) / 1000)} s\n`,
       );
       console.log(peers.trimEnd());
-      console.log(`\nping over mesh addresses:\n${matrix.text}\n`);
+      console.log(`\nping over mesh addresses (d: direct, r: through the relay):\n${matrix.text}\n`);
       console.log(`kubectl --kubeconfig ${cp.kubeconfigPath} get wirekubepeers -o wide`);
       console.log(
-        `${wgCommand(lab.hosts[0]!)}     # wg show in a host (namespaces: ${lab.hosts.map((h) => h.netns).join(' ')})`,
+        `${wgCommand(hosts[0]!)}     # wg show in a host (namespaces: ${hosts.map((h) => h.netns).join(' ')})`,
       );
       if (values.once && matrix.allOk) {
         console.log(`\nevery pair pings: mesh up in ${Math.round((Date.now() - started) / 1000)} s`);

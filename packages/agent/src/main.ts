@@ -15,6 +15,7 @@ import { fileKeySource } from './keys/store.js';
 import { KubeAgentApi } from './kube/api.js';
 import { ApiServerEndpoints, apiServerSliceInformer } from './kube/api-server-endpoints.js';
 import { AgentMetrics } from './metrics/metrics.js';
+import { KubeRelayServiceReader } from './relay/services.js';
 import { queryStunServers } from './stun/binding.js';
 
 /** The API server's addresses: never to be routed into the tunnel the agent needs the API server to build. */
@@ -89,6 +90,7 @@ async function main(): Promise<number> {
       persistentKeepalive: options.persistentKeepalive,
       initAllowedIPs: options.initAllowedIPs,
       protectedAddresses: [...(await apiServerAddresses(kc, log)), ...options.apiServerAddresses],
+      relayService: { namespace: options.namespace, name: options.relayService },
     },
     {
       kube: new KubeAgentApi(kc, { name: 'wirekube-agent', host: options.nodeName }, log),
@@ -105,6 +107,7 @@ async function main(): Promise<number> {
         log,
         registry: metrics.registry,
       }),
+      relayServices: new KubeRelayServiceReader(kc),
     },
   );
   apiServerEndpoints.start();

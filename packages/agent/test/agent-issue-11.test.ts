@@ -47,7 +47,7 @@ function setup(config: Partial<AgentConfig> = {}) {
     },
   );
   agents.push(agent);
-  return { agent, kube };
+  return { agent, kube, dataplane };
 }
 
 function deletePeer(kube: FakeKube, name: string): void {
@@ -58,10 +58,17 @@ function deletePeer(kube: FakeKube, name: string): void {
 
 describe('issue 11.6: status.peerTransports keeps deleted peers forever', () => {
   it('a deleted peer leaves peerTransports, and status fields that no longer apply are cleared', async () => {
-    const { agent, kube } = setup();
+    const { agent, kube, dataplane } = setup();
     kube.putPeer(peer('a', { publicKey: KEYS.a, allowedIPs: ['10.2.0.2/32'] }));
     kube.putPeer(peer('b', { publicKey: KEYS.b, allowedIPs: ['10.2.0.3/32'] }));
     await agent.start();
+    // Issue 10: only peers with a handshake count as using a path; give both one, as WireGuard would report.
+    dataplane.device!.peers = dataplane.device!.peers.map((p, i) => ({
+      ...p,
+      endpoint: `198.51.100.${7 + i}:51820`,
+      lastHandshakeMs: Date.now(),
+    }));
+    await agent.reconcileNow();
     expect(kube.peers.get('node-n1')!.status?.peerTransports).toEqual({
       'node-a': 'direct',
       'node-b': 'direct',

@@ -185,7 +185,13 @@ describe('Agent reconcile', () => {
     await agent.reconcileNow();
     expect(kube.statusWrites.length).toBe(writes);
     expect(kube.events.filter((e) => e.reason === 'PeerSkipped')).toHaveLength(1);
+    // Issue 10: a peer with no handshake on either path is not "direct"; once WireGuard reports one, it is.
+    expect(kube.peers.get('node-n1')!.status?.peerTransports).toEqual({});
+    const observed = dataplane.device!.peers[0]!;
+    dataplane.device!.peers[0] = { ...observed, endpoint: '198.51.100.7:51820', lastHandshakeMs: Date.now() };
+    await agent.reconcileNow();
     expect(kube.peers.get('node-n1')!.status?.peerTransports).toEqual({ 'node-a': 'direct' });
+    expect(kube.peers.get('node-n1')!.status?.transportMode).toBe('direct');
   });
 
   it('recreates an interface someone deleted and re-applies everything', async () => {

@@ -38,8 +38,9 @@ export interface AgentOptions {
   endpointRecheckIntervalMs: number;
   /** Seconds, for the own WireKubePeer when its CR has no value (a value in the CR is the user's). */
   persistentKeepalive: number;
-  /** Where gateway health Leases are written. */
+  /** Where the managed relay Service and gateway health Leases live. */
   namespace: string;
+  relayService: string;
 }
 
 /** A bad flag or environment value, named, so the pod's log says exactly what to fix. */
@@ -83,7 +84,8 @@ options (flag, or environment variable):
   --persistent-keepalive S WIREKUBE_PERSISTENT_KEEPALIVE     own WireKubePeer's keepalive when its CR has none; default: 25
   --interface NAME         WIREKUBE_INTERFACE         cleanup only: interface to delete; default: wire_kube
   --log-level LEVEL        LOG_LEVEL                  default: info
-  --namespace NS           POD_NAMESPACE              gateway health Leases; default: wirekube-system
+  --namespace NS           POD_NAMESPACE              managed relay Service, gateway health Leases; default: wirekube-system
+  --relay-service NAME     WIREKUBE_RELAY_SERVICE     managed relay Service in --namespace; default: wirekube-relay
 `;
 
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): AgentOptions {
@@ -110,6 +112,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
       'endpoint-recheck-interval-ms': { type: 'string' },
       'persistent-keepalive': { type: 'string' },
       namespace: { type: 'string' },
+      'relay-service': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -179,6 +182,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     endpointRecheckIntervalMs: recheck,
     persistentKeepalive,
     namespace: values.namespace || env['POD_NAMESPACE'] || 'wirekube-system',
+    relayService: values['relay-service'] || env['WIREKUBE_RELAY_SERVICE'] || 'wirekube-relay',
   };
   const kubeconfig = values.kubeconfig ?? env['KUBECONFIG'];
   if (kubeconfig) options.kubeconfig = kubeconfig;

@@ -17,8 +17,12 @@ import type { HealthSource } from '../http/server.js';
 import type { AgentKubeApi } from '../kube/api.js';
 import type { AgentMetrics } from '../metrics/metrics.js';
 import { probeNat, type StunQuery } from '../nat/probe.js';
+import { PathController } from '../path/controller.js';
+import { PathMetrics } from '../path/metrics.js';
+import type { PathChange } from '../path/selector.js';
 import type { ProtectedAddressSource } from '../plan/protect.js';
 import type { DesiredNode } from '../plan/types.js';
+import type { RelayServiceReader } from '../relay/services.js';
 import { readNodeFacts } from './node-facts.js';
 import { type OwnEndpointDeps, type OwnEndpointOptions, publishOwnEndpoint } from './own-endpoint.js';
 import { DEFAULT_RECHECK_INTERVAL_MS, EndpointRecheck, recheckNodeEndpoint } from './recheck.js';
@@ -40,6 +44,8 @@ export interface AgentConfig {
   protectedAddresses?: string[];
   /** Watch events within this window fold into one pass (default 100 ms). */
   debounceMs?: number;
+  /** The managed relay's Service (`--namespace`, `--relay-service`). */
+  relayService?: { namespace: string; name: string };
 }
 
 export interface KeySource {
@@ -61,6 +67,8 @@ export interface AgentDeps {
   /** Drives the reconcile loop's timers (default: the system clock). */
   clock?: Clock;
   now?: () => number;
+  /** Reads the managed relay's Service; without it only `provider: external` relays are used. */
+  relayServices?: RelayServiceReader;
 }
 
 /**
@@ -78,6 +86,8 @@ export class Agent implements HealthSource {
   private state?: NodeState;
   private reconciler?: AgentReconciler;
   private loop?: ReconcileLoop;
+  private path?: PathController;
+  private pathMetrics?: PathMetrics;
   /** How the interface was obtained at start-up. */
   interfaceOutcome?: 'adopted' | 'created' | 'recreated';
 
@@ -162,6 +172,7 @@ export class Agent implements HealthSource {
       ...(state.endpoint ? { endpoint: state.endpoint } : {}),
       ownPeerExists: state.ownPeerPublished === true,
     });
+    this.path = this.createPath(state);
     this.reconciler = new AgentReconciler(
       {
         nodeName: this.config.nodeName,
@@ -178,6 +189,7 @@ export class Agent implements HealthSource {
         now: this.now,
         ...(this.deps.protectedSources ? { protectedSources: this.deps.protectedSources } : {}),
         ...(this.deps.gateways ? { gateways: this.deps.gateways } : {}),
+        path: this.path,
       },
       state,
     );
@@ -190,12 +202,46 @@ export class Agent implements HealthSource {
     });
     this.loop.start();
     await this.loop.idle();
+    this.path.start();
+  }
+
+  /** Path selection (relay connection, probes, per-peer machines); it applies through this agent's loop. */
+  private createPath(state: NodeState): PathController {
+    this.pathMetrics ??= new PathMetrics(this.deps.metrics.registry);
+    return new PathController({
+      publicKey: state.keys.publicKey,
+      privateKey: state.keys.privateKey,
+      log: this.log.child({ component: 'path' }),
+      metrics: this.pathMetrics,
+      readDevice: (name) => this.deps.dataplane.readDevice(name),
+      requestApply: () => this.reconcileNow(),
+      onChange: (change) => void this.pathChanged(change),
+      relayService: this.config.relayService ?? { namespace: 'wirekube-system', name: 'wirekube-relay' },
+      ...(this.deps.relayServices ? { services: this.deps.relayServices } : {}),
+      now: this.now,
+    });
+  }
+
+  private async pathChanged(change: PathChange): Promise<void> {
+    const self = this.peerInformer?.get(peerNameForNode(this.config.nodeName));
+    if (!self) return;
+    const reason = change.to === 'relay' ? 'PathRelayed' : 'PathDirect';
+    const message = `${change.peer}: ${change.from} → ${change.to} (${change.reason})`;
+    try {
+      await this.deps.kube.recordEvent(self, 'Normal', reason, message);
+    } catch (error) {
+      this.log.warn(
+        { event: 'event-failed', peer: change.peer, reason, err: errorMessage(error) },
+        'cannot record event',
+      );
+    }
   }
 
   /** Releases the loop and the watches. Never touches the interface, routes, rules or keys. */
   async stop(): Promise<void> {
     this.stopController.abort();
     await this.loop?.stop();
+    await this.path?.stop();
     await Promise.all([this.meshInformer?.stop(), this.peerInformer?.stop(), this.deps.gateways?.stop()]);
     this.log.info({ event: 'agent-stopped' }, 'agent stopped; interface, routes and keys left in place');
   }

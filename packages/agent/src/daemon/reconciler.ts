@@ -15,6 +15,7 @@ import { errorMessage } from '../errors.js';
 import type { GatewayHook } from '../gateway/feature.js';
 import type { AgentKubeApi } from '../kube/api.js';
 import type { AgentMetrics } from '../metrics/metrics.js';
+import type { PathController } from '../path/controller.js';
 import { plan } from '../plan/plan.js';
 import type { ProtectedAddressSource } from '../plan/protect.js';
 import type { DesiredNode, ObservedPeer } from '../plan/types.js';
@@ -45,6 +46,8 @@ export interface AgentReconcilerDeps {
   protectedSources?: readonly ProtectedAddressSource[];
   /** WireKubeGateway routes, forwarding and SNAT (agent/src/gateway). */
   gateways?: GatewayHook;
+  /** Path selection: relayed peers' endpoints, the relay's protected addresses, real transports for status. */
+  path?: Pick<PathController, 'prepare' | 'protectedAddresses' | 'transports' | 'relayProxyOpen'>;
 }
 
 /**
@@ -74,11 +77,14 @@ export class AgentReconciler implements Reconciler {
     const observed = new Map<string, ObservedPeer>((device?.peers ?? []).map((p) => [p.publicKey, p]));
     const self = this.deps.peers.get(this.selfName);
     const planned = this.plan(self, observed);
-    const desired =
+    const withGateways =
       this.deps.gateways?.extend(planned, {
         peers: this.deps.peers.list(),
-        protectedAddresses: [...(this.options.protectedAddresses ?? []), ...this.state.hostAddresses],
+        protectedAddresses: [...this.mainTableAddresses(), ...this.state.hostAddresses],
       }) ?? planned;
+    const desired = this.deps.path
+      ? await this.deps.path.prepare(this.pathContext(withGateways, self))
+      : withGateways;
     const summary = await dataplane.apply(desired, device);
     await this.deps.gateways?.afterApply();
     if (summaryChanged(summary))
@@ -118,13 +124,32 @@ export class AgentReconciler implements Reconciler {
       protectedAddresses: [...this.mainTableAddresses(), ...state.hostAddresses],
       // The API server and relays also get a lookup-main rule ahead of table 22347 (issue 11.5).
       mainTableAddresses: this.mainTableAddresses(),
+      relayProxy: this.deps.path?.relayProxyOpen() ?? false,
       nowMs: this.deps.now(),
     });
   }
 
   private mainTableAddresses(): string[] {
     const watched = (this.deps.protectedSources ?? []).flatMap((source) => source.addresses());
-    return [...(this.options.protectedAddresses ?? []), ...watched];
+    return [
+      ...(this.options.protectedAddresses ?? []),
+      ...watched,
+      ...(this.deps.path?.protectedAddresses() ?? []),
+    ];
+  }
+
+  private pathContext(planned: DesiredNode, self: WireKubePeer | undefined) {
+    const { state } = this;
+    const own = state.endpoint ? tryParseEndpoint(state.endpoint.endpoint) : undefined;
+    return {
+      mesh: state.mesh,
+      desired: planned,
+      peers: this.deps.peers.list(),
+      ...(self ? { self } : {}),
+      ...(own ? { publicIP: formatIp(own.bytes) } : {}),
+      hostAddresses: state.hostAddresses,
+      natType: state.nat.natType,
+    };
   }
 
   /** One Event and one log line per bad peer object and reason; repeated passes stay quiet. */
@@ -163,6 +188,7 @@ export class AgentReconciler implements Reconciler {
       desired,
       observed,
       natType: state.nat.natType,
+      ...(this.deps.path ? { transports: this.deps.path.transports(desired, observed) } : {}),
       ...(state.endpoint
         ? { endpointDiscoveryMethod: state.endpoint.method as EndpointDiscoveryMethod }
         : {}),
@@ -187,6 +213,7 @@ export class AgentReconciler implements Reconciler {
     const { metrics } = this.deps;
     const connected = new Set(desired.connected);
     const now = this.deps.now();
+    const transports = this.deps.path?.transports(desired, observed);
     metrics.observePeers(
       desired.device.peers.map((p) => {
         const o = observed.get(p.publicKey);
@@ -194,7 +221,7 @@ export class AgentReconciler implements Reconciler {
         return {
           name: p.name,
           connected: connected.has(p.name),
-          transport: 'direct' as const,
+          transport: transports?.get(p.name) ?? ('direct' as const),
           ...(handshake ? { handshakeAgeSeconds: Math.max(0, (now - handshake) / 1000) } : {}),
           rxBytes: o?.rxBytes ?? 0,
           txBytes: o?.txBytes ?? 0,

@@ -12,7 +12,10 @@ export interface StatusInput {
   observed: ReadonlyMap<string, ObservedPeer>;
   natType: NatType;
   endpointDiscoveryMethod?: EndpointDiscoveryMethod;
-  /** Transport per peer name; peers not listed are direct (the relay path-selection work fills this in). */
+  /**
+   * The path each peer really uses (path selection reads it from WireGuard). When given, peers not listed (no
+   * fresh handshake on either path) are left out of peerTransports; without it every peer counts as direct.
+   */
   transports?: ReadonlyMap<string, PeerTransport>;
 }
 
@@ -20,7 +23,10 @@ export interface StatusInput {
 export function computeStatus(input: StatusInput): WireKubePeerStatus {
   const peers = input.desired.device.peers;
   const peerTransports: Record<string, PeerTransport> = {};
-  for (const peer of peers) peerTransports[peer.name] = input.transports?.get(peer.name) ?? 'direct';
+  for (const peer of peers) {
+    const transport = input.transports ? input.transports.get(peer.name) : 'direct';
+    if (transport) peerTransports[peer.name] = transport;
+  }
   const handshakes = peers
     .map((p) => input.observed.get(p.publicKey)?.lastHandshakeMs ?? 0)
     .filter((ms) => ms > 0);

@@ -1,0 +1,14 @@
+export { directPossible, reachability } from './eligibility.js';
+export { initialState, next, settledPath } from './machine.js';
+export { attemptSlots } from './schedule.js';
+export type {
+  AttemptSlots,
+  Path,
+  PathChangeReason,
+  PathDecision,
+  PathObservation,
+  PathState,
+  PathTimers,
+  ProbeResult,
+  Reachability,
+} from './types.js';

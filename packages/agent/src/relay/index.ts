@@ -1,0 +1,16 @@
+export {
+  type DesiredRelay,
+  RelayConnection,
+  type RelayConnectionOptions,
+  type RelayView,
+} from './connection.js';
+export { KubeRelayServiceReader, type RelayServiceReader } from './services.js';
+export {
+  externalTarget,
+  managedTarget,
+  needsNodeAddresses,
+  type RelayLookup,
+  type RelayTarget,
+  RelayTargetError,
+  relayLookup,
+} from './target.js';
