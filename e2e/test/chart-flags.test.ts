@@ -22,19 +22,6 @@ const optionSources: Record<string, string> = {
   controller: 'packages/controller/src/cli/options.ts',
 };
 
-/**
- * Contract flags (CONTRACTS.md "Program flags the chart relies on") that other branches implement; the chart
- * passes them already. Once a program has one, it is checked like any other (the entry is then merely stale).
- */
-const PENDING: Record<string, string[]> = {
-  agent: [
-    'POD_NAMESPACE',
-    'WIREKUBE_PERSISTENT_KEEPALIVE',
-    'WIREKUBE_RELAY_SERVICE',
-    'WIREKUBE_API_SERVER_ADDRESS',
-  ],
-};
-
 interface Container {
   name: string;
   args?: string[];
@@ -84,10 +71,8 @@ describe('chart values → program flags (no drift)', () => {
           expect(container.name, `no option source for container ${container.name}`).toBe('controller');
           continue;
         }
-        const pending = PENDING[container.name] ?? [];
         for (const { name } of container.env ?? []) {
-          if (!mentions(text, name) && !pending.includes(name))
-            unknown.push(`${container.name}: env ${name}`);
+          if (!mentions(text, name)) unknown.push(`${container.name}: env ${name}`);
         }
         for (const arg of container.args ?? []) {
           const flag = /^--[a-z0-9-]+/.exec(arg)?.[0];
