@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ENDPOINT_DISCOVERY_METHODS, type EndpointDiscoveryMethod, KEY_DIR } from '@wirekube/crd-types';
+import { errorMessage } from '../errors.js';
 import { parseAddressList } from '../plan/protect.js';
 
 /**
@@ -157,7 +158,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
       values['api-server-address'] !== undefined ? '--api-server-address' : 'WIREKUBE_API_SERVER_ADDRESS',
     );
   } catch (error) {
-    throw new OptionsError((error as Error).message);
+    throw new OptionsError(errorMessage(error));
   }
   const keepaliveText = values['persistent-keepalive'] ?? env['WIREKUBE_PERSISTENT_KEEPALIVE'] ?? '25';
   const persistentKeepalive = Number(keepaliveText);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { errorMessage } from '../errors.js';
 import type { DiscoveryContext, Endpoint, EndpointSource } from './types.js';
 
 /** Why no source produced an endpoint, per method: shown in logs and in the agent's Event. */
@@ -25,9 +26,12 @@ export async function discoverEndpoint(
       if (found) return found;
       attempts.push({ method: source.method, outcome: 'not applicable' });
     } catch (error) {
-      const message = (error as Error).message;
+      const message = errorMessage(error);
       attempts.push({ method: source.method, outcome: message });
-      log?.warn({ method: source.method, err: message }, 'endpoint discovery method failed');
+      log?.warn(
+        { event: 'endpoint-method-failed', method: source.method, err: message },
+        'endpoint discovery method failed',
+      );
     }
   }
   throw new NoEndpointError(attempts);

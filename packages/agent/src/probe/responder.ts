@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { Logger } from 'pino';
+import { errorMessage } from '../errors.js';
 import { decodeProbe, encodeProbe, PROBE_PORT } from './codec.js';
 
 /**
@@ -44,7 +45,7 @@ export class ProbeResponder {
       if (this.reportedFailure === address) return;
       this.reportedFailure = address;
       this.log.warn(
-        { event: 'probe-responder-failed', address, port: this.port, err: (error as Error).message },
+        { event: 'probe-responder-failed', address, port: this.port, err: errorMessage(error) },
         'cannot answer liveness probes on the mesh address; peers will treat direct paths to us as dead',
       );
       return;
