@@ -36,7 +36,13 @@ async function has(tool: string): Promise<boolean> {
 
 // The image is keyed by the last commit that changed anything but e2e/ and docs, so commits to the lab tests
 // reuse the image built for the same program sources (a full build takes minutes on these machines).
+// WIREKUBE_TEST_AGENT_IMAGE names an image to use as it is (one a pipeline built already).
 async function agentImage(): Promise<string> {
+  const given = process.env['WIREKUBE_TEST_AGENT_IMAGE'];
+  if (given) {
+    imageNote = `used ${given} (WIREKUBE_TEST_AGENT_IMAGE)`;
+    return given;
+  }
   const source = (
     await run(['git', '-C', repo, 'rev-list', '-1', 'HEAD', '--', '.', ':!e2e', ':!*.md'])
   ).stdout.trim();
@@ -99,12 +105,19 @@ function startImageAgent(fixture: MeshFixture, lab: Lab): RunningAgent {
       `${keyDir}:/var/lib/wirekube`,
       '-v',
       `${cp.hostKubeconfigPath}:/etc/wirekube/kubeconfig:ro`,
+      // The container's /proc/sys is read-only (as in a Kubernetes pod), and the agent sets its interface's
+      // net sysctls: the host's /proc/sys, written through --proc-root. Net sysctls follow the writer's
+      // network namespace, so this is the lab host's.
+      '-v',
+      '/proc/sys:/host/proc/sys',
       image,
       'run',
       '--node-name',
       host.name,
       '--kubeconfig',
       '/etc/wirekube/kubeconfig',
+      '--proc-root',
+      '/host/proc',
       '--reconcile-interval-ms',
       '1000',
     ],
