@@ -89,6 +89,9 @@ function startImageAgent(fixture: MeshFixture, lab: Lab): RunningAgent {
       ...podman,
       'run',
       '--rm',
+      // Only the image built or named here: no registry is reachable from the lab, nor should be asked.
+      '--pull',
+      'never',
       '--name',
       container,
       '--network',
