@@ -34,7 +34,7 @@ async function has(tool: string): Promise<boolean> {
   return (await run(['sh', '-c', `command -v ${tool}`], { allowFail: true })).code === 0;
 }
 
-// The image is keyed by the last commit that changed anything but e2e/ and docs, so commits to the lab tests
+// The image is keyed by the last commit that changed anything but e2e/, charts/ and docs, so commits to those
 // reuse the image built for the same program sources (a full build takes minutes on these machines).
 // WIREKUBE_TEST_AGENT_IMAGE names an image to use as it is (one a pipeline built already).
 async function agentImage(): Promise<string> {
@@ -44,7 +44,7 @@ async function agentImage(): Promise<string> {
     return given;
   }
   const source = (
-    await run(['git', '-C', repo, 'rev-list', '-1', 'HEAD', '--', '.', ':!e2e', ':!*.md'])
+    await run(['git', '-C', repo, 'rev-list', '-1', 'HEAD', '--', '.', ':!e2e', ':!charts', ':!*.md'])
   ).stdout.trim();
   const wanted = `${registry}/agent:src-${source.slice(0, 12)}`;
   if ((await run([...podman, 'image', 'exists', wanted], { allowFail: true })).code === 0) {
