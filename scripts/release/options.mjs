@@ -19,6 +19,8 @@ images from the local buildah store (images/build.sh) and the Helm chart as an O
   --build                     run images/build.sh first even when the local images exist
   --bump <specifier>          npm: bump before publishing (patch, minor, major, prerelease or an exact semver);
                               default: publish the versions in the package.json files
+  --npm-token <token>         npm: token for --npm-registry (default: a placeholder, enough where anonymous
+                              publish is allowed, as in the lab's verdaccio; or set WIREKUBE_NPM_TOKEN)
   --projects <names>          npm: only these packages (comma list, e.g. @wirekube/controller); with --bump,
                               packages that depend on them are bumped too (nx release, independent mode)
   --help                      this text
@@ -44,6 +46,7 @@ const VALUE_FLAGS = new Set([
   '--source-tag',
   '--bump',
   '--projects',
+  '--npm-token',
 ]);
 const SWITCHES = new Set(['--plain-http', '--build', '--help']);
 
@@ -58,6 +61,7 @@ const SWITCHES = new Set(['--plain-http', '--build', '--help']);
  *   sourceTag?: string,
  *   build: boolean,
  *   bump?: string,
+ *   npmToken?: string,
  *   projects?: string[],
  * }} ReleaseOptions
  */
@@ -169,6 +173,7 @@ export function parseOptions(argv) {
     sourceTag,
     build: switches.has('--build'),
     bump,
+    npmToken: values['--npm-token'] ?? process.env.WIREKUBE_NPM_TOKEN,
     projects,
   };
 }

@@ -35,6 +35,7 @@ async function main() {
       summary.npm = await publishPackages({
         root,
         registry: /** @type {string} */ (options.npmRegistry),
+        token: options.npmToken,
         bump: options.bump,
         projects: options.projects,
       });

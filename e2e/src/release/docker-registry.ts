@@ -1,0 +1,46 @@
+// A bare OCI registry on loopback (Debian's docker-registry, plain HTTP), for the release test when no lab is
+// needed: the same server the lab runs in its control-plane namespace (e2e/src/registry/server.ts).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { type LabProcess, spawnTracked } from '../exec/process.js';
+import { freeLoopbackPort, waitForHttp } from './loopback.js';
+
+export interface LoopbackRegistry {
+  /** `127.0.0.1:<port>` */
+  readonly address: string;
+  readonly process: LabProcess;
+  /** Stops the server and deletes its storage. */
+  stop(): Promise<void>;
+}
+
+export async function startLoopbackRegistry(timeoutMs = 20_000): Promise<LoopbackRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'wirekube-oci-'));
+  const storage = join(dir, 'storage');
+  mkdirSync(storage);
+  const port = await freeLoopbackPort();
+  const address = `127.0.0.1:${port}`;
+  const config = join(dir, 'config.yml');
+  writeFileSync(
+    config,
+    stringify({
+      version: 0.1,
+      log: { level: 'warn', accesslog: { disabled: true } },
+      storage: { filesystem: { rootdirectory: storage }, delete: { enabled: true } },
+      http: { addr: address },
+    }),
+  );
+  const process = spawnTracked(['docker-registry', 'serve', config]);
+  const stop = async () => {
+    await process.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForHttp('docker-registry /v2/', `http://${address}/v2/`, process, timeoutMs);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { address, process, stop };
+}
