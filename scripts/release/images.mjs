@@ -10,12 +10,12 @@ const LOCAL_REGISTRY = 'localhost/wirekube';
 
 /**
  * Which local image goes where. Pure.
- * @param {{ registry: string, versions: Record<string, string>, version?: string, sourceTag?: string }} input
+ * @param {{ registry: string, programs: readonly string[], versions: Record<string, string>, version?: string, sourceTag?: string }} input
  *   `versions`: each program's package.json version
  * @returns {{ program: string, source: string, sourceTag: string, target: string }[]}
  */
-export function planImages({ registry, versions, version, sourceTag }) {
-  return PROGRAMS.map((program) => {
+export function planImages({ registry, programs, versions, version, sourceTag }) {
+  return programs.map((program) => {
     const own = versions[program];
     if (!own) throw new ReleaseError('images', `no version for ${program}`);
     const tag = sourceTag ?? own;
@@ -28,7 +28,10 @@ export function planImages({ registry, versions, version, sourceTag }) {
   });
 }
 
-/** @param {string} root */
+/**
+ * @param {string} root
+ * @returns {Record<string, string>}
+ */
 export function programVersions(root) {
   return Object.fromEntries(
     PROGRAMS.map((p) => [
@@ -46,7 +49,7 @@ async function hasLocalImage(ref) {
 }
 
 /**
- * @param {{ root: string, registry: string, plainHttp: boolean, version?: string, sourceTag?: string, build: boolean }} options
+ * @param {{ root: string, registry: string, programs: readonly string[], plainHttp: boolean, version?: string, sourceTag?: string, build: boolean }} options
  * @returns {Promise<{ program: string, image: string, digest: string }[]>}
  */
 export async function pushImages(options) {

@@ -6,7 +6,7 @@ const COLLECTIONS = ['dependencies', 'peerDependencies', 'optionalDependencies']
 /**
  * Problems that would make a published package broken or not installable, each naming its field.
  * `exists(path)` answers for paths relative to the package directory (exports targets must be built).
- * @param {Record<string, any>} json
+ * @param {Record<string, unknown> & { publishConfig?: { access?: unknown, registry?: unknown } }} json
  * @param {(path: string) => boolean} exists
  * @returns {string[]}
  */
@@ -32,7 +32,9 @@ export function manifestProblems(json, exists) {
       }
     }
   }
+  /** @type {[string, string][]} */
   const targets = [];
+  /** @param {unknown} value @param {string} where */
   const collect = (value, where) => {
     if (typeof value === 'string') targets.push([value, where]);
     else if (value && typeof value === 'object') {

@@ -16,6 +16,7 @@ images from the local buildah store (images/build.sh) and the Helm chart as an O
   --version <semver>          tag of the pushed images and version of the chart (default: each package's
                               version for its image, Chart.yaml's version for the chart)
   --source-tag <tag>          local image tag to push (default: the package's version, as images/build.sh tags)
+  --programs <names>          images: only these of agent,controller,relay (default: all three)
   --build                     run images/build.sh first even when the local images exist
   --bump <specifier>          npm: bump before publishing (patch, minor, major, prerelease or an exact semver);
                               default: publish the versions in the package.json files
@@ -47,6 +48,7 @@ const VALUE_FLAGS = new Set([
   '--bump',
   '--projects',
   '--npm-token',
+  '--programs',
 ]);
 const SWITCHES = new Set(['--plain-http', '--build', '--help']);
 
@@ -60,6 +62,7 @@ const SWITCHES = new Set(['--plain-http', '--build', '--help']);
  *   version?: string,
  *   sourceTag?: string,
  *   build: boolean,
+ *   programs: ('agent'|'controller'|'relay')[],
  *   bump?: string,
  *   npmToken?: string,
  *   projects?: string[],
@@ -90,7 +93,9 @@ export function parseOptions(argv) {
       throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
     }
   }
-  if (switches.has('--help')) return { help: true, steps: [], plainHttp: false, build: false };
+  if (switches.has('--help')) {
+    return { help: true, steps: [], plainHttp: false, build: false, programs: [...PROGRAMS] };
+  }
 
   const ociRegistry = values['--oci-registry'];
   if (
@@ -157,6 +162,19 @@ export function parseOptions(argv) {
       `--bump: ${JSON.stringify(bump)} is neither ${[...BUMPS].join('/')} nor a semver version`,
     );
   }
+  const programNames = values['--programs']
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean) ?? [...PROGRAMS];
+  for (const name of programNames) {
+    if (!PROGRAMS.includes(/** @type {never} */ (name))) {
+      throw new UsageError(
+        `--programs: unknown program ${JSON.stringify(name)} (programs: ${PROGRAMS.join(', ')})`,
+      );
+    }
+  }
+  if (programNames.length === 0) throw new UsageError('--programs: no program given');
+  const programs = PROGRAMS.filter((p) => programNames.includes(p));
   const projects = values['--projects']
     ?.split(',')
     .map((s) => s.trim())
@@ -172,6 +190,7 @@ export function parseOptions(argv) {
     version,
     sourceTag,
     build: switches.has('--build'),
+    programs,
     bump,
     npmToken: values['--npm-token'] ?? process.env.WIREKUBE_NPM_TOKEN,
     projects,

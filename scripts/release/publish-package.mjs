@@ -32,6 +32,7 @@ const env = {
   // is allowed (the lab's verdaccio), npm only refuses to send a publish without any credential.
   [`npm_config_${nerfDart}:_authToken`]: process.env.WIREKUBE_RELEASE_NPM_TOKEN || 'anonymous-local-release',
 };
+/** @param {string[]} args */
 const npm = (args) => spawnSync('npm', [...args, '--registry', registry], { env, encoding: 'utf8' });
 
 const spec = `${json.name}@${json.version}`;

@@ -48,6 +48,7 @@ async function main() {
         version: options.version,
         sourceTag: options.sourceTag,
         build: options.build,
+        programs: options.programs,
       });
     }
     if (options.steps.includes('chart')) {

@@ -35,7 +35,8 @@ export function publicPackages(root) {
 /**
  * nx.json for the staging workspace: the release block as configured, with the version actions resolved to an
  * absolute path and the publish plugin added. Pure.
- * @param {Record<string, any>} nxJson the root's nx.json
+ * @param {{ release?: { version?: { versionActions?: string } } & Record<string, unknown> } & Record<string, unknown>} nxJson
+ *   the root's nx.json
  * @param {string} root
  */
 export function stagingNxJson(nxJson, root) {
