@@ -59,7 +59,7 @@ export async function publishPackages(options) {
     const publish = await run(
       'npm',
       process.execPath,
-      [nx, 'release', 'publish', ...publishProjects, `--registry=${options.registry}`],
+      [nx, 'release', 'publish', ...publishProjects, `--registry=${options.registry}`, '--parallel=6'],
       {
         cwd: staging.dir,
         env: {

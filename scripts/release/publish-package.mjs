@@ -24,24 +24,40 @@ if (problems.length > 0) {
   process.exit(1);
 }
 
+const token = process.env.WIREKUBE_RELEASE_NPM_TOKEN;
 const host = new URL(registry);
 const nerfDart = `//${host.host}${host.pathname.endsWith('/') ? host.pathname : `${host.pathname}/`}`;
 const env = {
   ...process.env,
   // npm reads `//host/:_authToken` from the environment too; a placeholder is enough where anonymous publish
   // is allowed (the lab's verdaccio), npm only refuses to send a publish without any credential.
-  [`npm_config_${nerfDart}:_authToken`]: process.env.WIREKUBE_RELEASE_NPM_TOKEN || 'anonymous-local-release',
+  [`npm_config_${nerfDart}:_authToken`]: token || 'anonymous-local-release',
 };
 /** @param {string[]} args */
 const npm = (args) => spawnSync('npm', [...args, '--registry', registry], { env, encoding: 'utf8' });
 
 const spec = `${json.name}@${json.version}`;
-const view = npm(['view', spec, 'version', '--json']);
-const known = view.status === 0 && view.stdout.trim() !== '' && JSON.parse(view.stdout) === json.version;
-if (!known && view.status !== 0 && !/E404|404 Not Found|is not in this registry/.test(view.stderr)) {
-  console.error(`publish-package: npm view ${spec}: ${view.stderr.trim().split('\n').slice(-5).join('\n')}`);
+// The registry's packument says whether this version is there: one HTTP request, not an npm process.
+const packumentUrl = new URL(
+  json.name.replace('/', '%2f'),
+  registry.endsWith('/') ? registry : `${registry}/`,
+);
+const response = await fetch(packumentUrl, {
+  headers: {
+    accept: 'application/vnd.npm.install-v1+json',
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  },
+}).catch((/** @type {Error} */ error) => {
+  console.error(`publish-package: GET ${packumentUrl}: ${error.message}`);
+  process.exit(1);
+});
+if (response.status !== 200 && response.status !== 404) {
+  console.error(`publish-package: GET ${packumentUrl}: ${response.status} ${await response.text()}`);
   process.exit(1);
 }
+const known =
+  response.status === 200 &&
+  Object.hasOwn(/** @type {{ versions?: object }} */ (await response.json()).versions ?? {}, json.version);
 if (known) {
   console.log(`${spec} is already in ${registry}: skipped`);
 } else {
