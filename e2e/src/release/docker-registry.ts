@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { type LabProcess, spawnTracked } from '../exec/process.js';
+import { type LabProcess, signalGroup, spawnTracked } from '../exec/process.js';
+import { onExit } from '../state/exit-hooks.js';
 import { freeLoopbackPort, waitForHttp } from './loopback.js';
 
 export interface LoopbackRegistry {
@@ -32,8 +33,14 @@ export async function startLoopbackRegistry(timeoutMs = 20_000): Promise<Loopbac
     }),
   );
   const process = spawnTracked(['docker-registry', 'serve', config]);
+  // A test killed mid-run must not leave the server (its own process group) or its storage behind.
+  const forget = onExit(() => {
+    signalGroup(process.pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
   const stop = async () => {
     await process.stop();
+    forget();
     rmSync(dir, { recursive: true, force: true });
   };
   try {

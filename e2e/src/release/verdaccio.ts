@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { LabError } from '../errors.js';
-import { type LabProcess, spawnTracked } from '../exec/process.js';
+import { type LabProcess, signalGroup, spawnTracked } from '../exec/process.js';
+import { onExit } from '../state/exit-hooks.js';
 import { freeLoopbackPort, waitForHttp } from './loopback.js';
 
 export interface VerdaccioOptions {
@@ -82,8 +83,14 @@ export async function startVerdaccio(options: VerdaccioOptions = {}): Promise<Ve
   const port = await freeLoopbackPort();
   const url = `http://127.0.0.1:${port}/`;
   const server = spawnTracked([process.execPath, bin, '--config', config, '--listen', `127.0.0.1:${port}`]);
+  // A test killed mid-run must not leave the server (its own process group) or its storage behind.
+  const forget = onExit(() => {
+    signalGroup(server.pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
   const stop = async () => {
     await server.stop();
+    forget();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
