@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { HostSpec, Lab, LabHost } from '../index.js';
 import type { MeshFixture } from '../mesh/fixture.js';
+import { pingMatrix } from './ping-matrix.js';
 import { progress } from './progress.js';
 import { onceStopped } from './stop.js';
 
@@ -75,35 +76,6 @@ async function transportsOf(mesh: MeshFixture): Promise<Map<string, string>> {
       out.set(`${p.metadata.name}>${to}`, t === 'relay' ? 'r' : 'd');
   }
   return out;
-}
-
-async function pingMatrix(
-  hosts: readonly LabHost[],
-  transports: ReadonlyMap<string, string> = new Map(),
-): Promise<{ text: string; allOk: boolean }> {
-  const cells = await Promise.all(
-    hosts.map((from) =>
-      Promise.all(
-        hosts.map(async (to) => {
-          if (from === to) return '·';
-          const result = await from.exec(['ping', '-n', '-c', '1', '-W', '1', to.address], {
-            allowFail: true,
-          });
-          const time = /time=([\d.]+) ms/.exec(result.stdout)?.[1];
-          const via = transports.get(`node-${from.name}>node-${to.name}`) ?? '?';
-          return time ? `${Number(time).toFixed(1)}ms ${via}` : '✗';
-        }),
-      ),
-    ),
-  );
-  const width = Math.max(12, ...hosts.map((h) => h.name.length + 1));
-  const pad = (s: string) => s.padEnd(width);
-  const lines = [pad('from \\ to') + hosts.map((h) => pad(h.name)).join('')];
-  hosts.forEach((h, i) => {
-    lines.push(pad(h.name) + cells[i]!.map(pad).join(''));
-  });
-  const allOk = cells.every((row) => row.every((c) => c !== '✗'));
-  return { text: lines.join('\n'), allOk };
 }
 
 /** How to run `wg show` in a host, relative to where the user stands when it is shorter. */
