@@ -22,6 +22,7 @@ function options() {
     return parseArgs({
       options: {
         hosts: { type: 'string', default: '4' },
+        kubernetes: { type: 'boolean', default: false },
         once: { type: 'boolean', default: false },
         'timeout-s': { type: 'string', default: '120' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -41,6 +42,10 @@ if (values.help) {
 const count = Number(values.hosts);
 if (!Number.isInteger(count) || count < 2 || count > 12) {
   process.stderr.write(`playground: --hosts must be an integer from 2 to 12, got ${values.hosts}\n`);
+  process.exit(2);
+}
+if (values.kubernetes && process.argv.some((arg) => arg === '--hosts' || arg.startsWith('--hosts='))) {
+  process.stderr.write('playground: --kubernetes runs its own four nodes; --hosts does not apply\n');
   process.exit(2);
 }
 const timeoutS = Number(values['timeout-s']);
@@ -106,6 +111,26 @@ async function teardown(): Promise<void> {
 const stopper = onceStopped(teardown);
 
 async function main(): Promise<number> {
+  if (values.kubernetes) {
+    stateDir = mkdtempSync(join(tmpdir(), 'wirekube-playground-'));
+    const { kubernetesPlayground } = await import('./playground-kubernetes.js');
+    return kubernetesPlayground({
+      steps,
+      once: values.once,
+      timeoutS,
+      started,
+      stateDir,
+      creating: (promise) => {
+        creating = promise;
+        void promise.then(
+          (created) => {
+            lab = created;
+          },
+          () => undefined,
+        );
+      },
+    });
+  }
   // The lab library (and the Kubernetes client under it) takes seconds to load on a busy machine: say so first.
   const [{ createLab }, { MeshFixture }] = await steps.step('loading the lab library', () =>
     Promise.all([import('../index.js'), import('../mesh/fixture.js')]),
