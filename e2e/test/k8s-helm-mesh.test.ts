@@ -164,11 +164,11 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
+  for (const note of notes) console.log(`[k8s-helm-mesh] ${note}`);
   await lab?.destroy();
   await removeLocalImage(upgradeImage);
   rmSync(work, { recursive: true, force: true });
-  for (const note of notes) console.log(`[k8s-helm-mesh] ${note}`);
-}, 120_000);
+}, 300_000);
 
 describe('WireKube through its chart on a real four-node cluster', () => {
   it('helm install from the lab registry + labels: every pair pings over the mesh within 60 s', async () => {
