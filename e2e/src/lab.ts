@@ -96,7 +96,11 @@ class LabRun implements Lab, ProcessSink {
     readonly state: RunState,
     readonly dir: string,
   ) {
-    this.unregister = onExit(() => teardownSync(this.state.resources));
+    // The record goes too once its teardown ran: left behind, the next sweep would count the run as leaked.
+    this.unregister = onExit(() => {
+      teardownSync(this.state.resources);
+      this.state.close();
+    });
   }
 
   get namespaces(): string[] {
