@@ -17,7 +17,7 @@ fi
 packages=(wireguard-go wireguard-tools iptables nftables iproute2 iputils-ping conntrack iperf3 coturn openssl)
 # Real Kubernetes nodes (createLab({ kubernetes: true })): a containerd and runc per node, and the lab's own OCI
 # registry. None of them starts a service here; the lab runs its own instances per run.
-packages+=(containerd runc docker-registry)
+packages+=(containerd runc docker-registry containernetworking-plugins)
 # Container images without a Docker engine (LAB-FACTS): buildah builds, podman runs.
 packages+=(buildah podman debootstrap)
 missing=()

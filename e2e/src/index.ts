@@ -12,6 +12,11 @@ export type { LabProcess } from './exec/process.js';
 export type { CommandResult } from './exec/run.js';
 export type { LabHost, WireguardGoOptions } from './host.js';
 export type { LabNode } from './kubernetes/index.js';
+export {
+  type LabLoadBalancer,
+  LOAD_BALANCER_ADDRESS,
+  type ServiceRef,
+} from './kubernetes/load-balancer.js';
 export { createLab, type Lab, type LabRouter } from './lab.js';
 export type { ImageFile, ImageSpec } from './registry/oci.js';
 export { pushImage } from './registry/push.js';

@@ -10,6 +10,7 @@ import { type LabProcess, spawnTracked } from './exec/process.js';
 import { run } from './exec/run.js';
 import { createHost, type LabHost } from './host.js';
 import { type LabNode, startKubernetes } from './kubernetes/index.js';
+import { createLoadBalancer, type LabLoadBalancer } from './kubernetes/load-balancer.js';
 import { type LabRegistry, startRegistry } from './registry/server.js';
 import { installExitHooks, onExit } from './state/exit-hooks.js';
 import { RunState, runIdFree, STATE_ROOT, sweepStaleRuns } from './state/runs.js';
@@ -40,6 +41,8 @@ export interface Lab {
   readonly controlPlane?: ControlPlane;
   /** The lab's OCI registry, with `registry: true` (or `kubernetes: true`). */
   readonly registry?: LabRegistry;
+  /** With `kubernetes: true`: the cloud load balancer for `type: LoadBalancer` Services (198.51.100.30). */
+  readonly loadBalancer?: LabLoadBalancer;
   /** With `kubernetes: true`: every host as a Kubernetes Node, in the order of `lab.hosts`. */
   readonly nodes: readonly LabNode[];
   /** The Node of a host (`kubernetes: true`). */
@@ -80,6 +83,7 @@ class LabRun implements Lab, ProcessSink {
   stun?: StunServer;
   controlPlane?: ControlPlane;
   registry?: LabRegistry;
+  loadBalancer?: LabLoadBalancer;
   readonly nodes: LabNode[] = [];
   private readonly processes = new Set<LabProcess>();
   private readonly routers = new Map<string, LabRouter>();
@@ -92,7 +96,11 @@ class LabRun implements Lab, ProcessSink {
     readonly state: RunState,
     readonly dir: string,
   ) {
-    this.unregister = onExit(() => teardownSync(this.state.resources));
+    // The record goes too once its teardown ran: left behind, the next sweep would count the run as leaked.
+    this.unregister = onExit(() => {
+      teardownSync(this.state.resources);
+      this.state.close();
+    });
   }
 
   get namespaces(): string[] {
@@ -267,6 +275,14 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
           recordCgroup: (cgroup) => state.add('cgroups', [cgroup]),
         })),
       );
+      run.loadBalancer = await createLoadBalancer({
+        prefix: id,
+        internetNetns: plan.namespaces.find((ns) => ns.role === 'internet')!.name,
+        shell: (netns) => run.shell(netns),
+        controlPlane: lab.controlPlane,
+        nodes: run.nodes,
+        recordNamespace: (netns) => state.add('namespaces', [netns]),
+      });
     }
     return lab;
   } catch (error) {

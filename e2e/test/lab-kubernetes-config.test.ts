@@ -3,7 +3,15 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { LabSpecError } from '../src/errors.js';
-import { containerdConfig, kubeletConfig, nodePaths, registryHostsToml } from '../src/kubernetes/config.js';
+import {
+  cniConflist,
+  containerdConfig,
+  kubeletConfig,
+  nodePaths,
+  podCidr,
+  registryHostsToml,
+} from '../src/kubernetes/config.js';
+import { LOAD_BALANCER_ADDRESS, loadBalancerRuleset, planTargets } from '../src/kubernetes/load-balancer.js';
 import { checkOptions, resolveControlPlane, resolveHosts } from '../src/topology/spec.js';
 
 describe('kubernetes lab options', () => {
@@ -91,5 +99,51 @@ describe('node configuration', () => {
       containerRuntimeEndpoint: `unix://${paths.containerdSocket}`,
       registerWithTaints: [{ key: 'k', value: 'v', effect: 'NoSchedule' }],
     });
+  });
+});
+
+describe('pod network and the lab load balancer (pure)', () => {
+  it('gives every node its own pod subnet, allocations kept per node, a default route in pods', () => {
+    expect([0, 1, 3].map(podCidr)).toEqual(['10.244.1.0/24', '10.244.2.0/24', '10.244.4.0/24']);
+    expect(() => podCidr(-1)).toThrow(RangeError);
+    const conflist = JSON.parse(cniConflist('10.244.2.0/24', '/run/x/nodes/b/cni/ipam')) as {
+      plugins: { type: string; isDefaultGateway?: boolean; ipMasq?: boolean; ipam?: unknown }[];
+    };
+    const bridge = conflist.plugins.find((p) => p.type === 'bridge')!;
+    expect(bridge).toMatchObject({ isDefaultGateway: true, ipMasq: true });
+    expect(bridge.ipam).toEqual({
+      type: 'host-local',
+      ranges: [[{ subnet: '10.244.2.0/24' }]],
+      dataDir: '/run/x/nodes/b/cni/ipam',
+    });
+    // Pod network namespaces under the node's state directory: teardown removes them with the run.
+    expect(containerdConfig(nodePaths('/r/n', '/r/wg'), 'pause')).toContain(
+      'netns_mounts_under_state_dir = true',
+    );
+  });
+
+  it('forwards a Service port to its ready endpoints only, TCP only', () => {
+    const service = {
+      spec: {
+        ports: [
+          { name: 'relay', port: 3478, targetPort: 'relay', protocol: 'TCP' },
+          { name: 'dns', port: 53, protocol: 'UDP' },
+        ],
+      },
+    };
+    const slices = [
+      {
+        ports: [{ name: 'relay', port: 3478 }],
+        endpoints: [
+          { addresses: ['10.244.1.2'], nodeName: 'pub', conditions: { ready: true } },
+          { addresses: ['10.244.1.9'], nodeName: 'pub', conditions: { ready: false } },
+        ],
+      },
+    ];
+    const targets = planTargets(service, slices);
+    expect(targets).toEqual([{ port: 3478, podIP: '10.244.1.2', targetPort: 3478, node: 'pub' }]);
+    const ruleset = loadBalancerRuleset(LOAD_BALANCER_ADDRESS, targets);
+    expect(ruleset).toContain('ip daddr 198.51.100.30 tcp dport 3478 dnat to 10.244.1.2:3478');
+    expect(ruleset).toContain('ct status dnat masquerade');
   });
 });

@@ -24,6 +24,8 @@ describe('npm run playground, first contact', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain('--hosts N');
     expect(result.stdout).toContain('e2e/bin/lab-wg');
+    expect(result.stdout).toContain('--kubernetes');
+    expect(result.stdout).toContain('get pods,wirekubepeers -A');
     expect(`${result.stdout}${result.stderr}`).not.toMatch(/\[lab:setup\]|\[build-tools\]|building/);
     // npm itself takes a few hundred ms to start; the setup alone used to take seconds, the build 20 s.
     expect(ms).toBeLessThan(5_000);
@@ -39,6 +41,16 @@ describe('npm run playground, first contact', () => {
     expect(result.stderr).toMatch(/playground: .*'--hots'/);
     expect(result.stderr).toContain('--hosts N');
     expect(result.stderr).not.toMatch(/^\s+at /m);
+  }, 60_000);
+
+  it('playground --kubernetes refuses --hosts (its cluster has its own four nodes), with a message', () => {
+    const result = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', PLAYGROUND, '--kubernetes', '--hosts', '3'],
+      { cwd: REPO, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/playground: --kubernetes .*--hosts/);
   }, 60_000);
 
   it('playground shows progress all along and prints a wg command that shows the host’s interface', async () => {

@@ -64,7 +64,7 @@ app.kubernetes.io/component: {{ .component }}
 {{/* Image reference of a component. */}}
 {{- define "wirekube.image" -}}
 {{- $values := index .root.Values .component }}
-{{- printf "%s/%s:%s" .root.Values.image.registry $values.image.repository (default .root.Chart.AppVersion .root.Values.image.tag) }}
+{{- printf "%s/%s:%s" .root.Values.image.registry $values.image.repository (coalesce $values.image.tag .root.Values.image.tag .root.Chart.AppVersion) }}
 {{- end }}
 
 {{/*
@@ -79,4 +79,19 @@ agent and the Service agree without another value.
 {{- define "wirekube.relayManaged" -}}
 {{- $relay := .Values.mesh.relay | default dict }}
 {{- if and (eq ($relay.provider | default "") "managed") (ne ($relay.mode | default "auto") "never") }}true{{ end }}
+{{- end }}
+
+{{/*
+KUBERNETES_SERVICE_HOST/PORT for a pod that must reach the API server at its real address (apiServer.host):
+client libraries read these in-cluster, so the pod's own code needs no flag.
+*/}}
+{{- define "wirekube.apiServerEnv" -}}
+{{- with .Values.apiServer }}
+{{- if .host }}
+- name: KUBERNETES_SERVICE_HOST
+  value: {{ .host | quote }}
+- name: KUBERNETES_SERVICE_PORT
+  value: {{ .port | default 6443 | quote }}
+{{- end }}
+{{- end }}
 {{- end }}

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { HostSpec, Lab, LabHost } from '../index.js';
 import type { MeshFixture } from '../mesh/fixture.js';
+import { pingMatrix } from './ping-matrix.js';
 import { progress } from './progress.js';
 import { onceStopped } from './stop.js';
 
@@ -21,6 +22,7 @@ function options() {
     return parseArgs({
       options: {
         hosts: { type: 'string', default: '4' },
+        kubernetes: { type: 'boolean', default: false },
         once: { type: 'boolean', default: false },
         'timeout-s': { type: 'string', default: '120' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -40,6 +42,10 @@ if (values.help) {
 const count = Number(values.hosts);
 if (!Number.isInteger(count) || count < 2 || count > 12) {
   process.stderr.write(`playground: --hosts must be an integer from 2 to 12, got ${values.hosts}\n`);
+  process.exit(2);
+}
+if (values.kubernetes && process.argv.some((arg) => arg === '--hosts' || arg.startsWith('--hosts='))) {
+  process.stderr.write('playground: --kubernetes runs its own four nodes; --hosts does not apply\n');
   process.exit(2);
 }
 const timeoutS = Number(values['timeout-s']);
@@ -77,35 +83,6 @@ async function transportsOf(mesh: MeshFixture): Promise<Map<string, string>> {
   return out;
 }
 
-async function pingMatrix(
-  hosts: readonly LabHost[],
-  transports: ReadonlyMap<string, string> = new Map(),
-): Promise<{ text: string; allOk: boolean }> {
-  const cells = await Promise.all(
-    hosts.map((from) =>
-      Promise.all(
-        hosts.map(async (to) => {
-          if (from === to) return '·';
-          const result = await from.exec(['ping', '-n', '-c', '1', '-W', '1', to.address], {
-            allowFail: true,
-          });
-          const time = /time=([\d.]+) ms/.exec(result.stdout)?.[1];
-          const via = transports.get(`node-${from.name}>node-${to.name}`) ?? '?';
-          return time ? `${Number(time).toFixed(1)}ms ${via}` : '✗';
-        }),
-      ),
-    ),
-  );
-  const width = Math.max(12, ...hosts.map((h) => h.name.length + 1));
-  const pad = (s: string) => s.padEnd(width);
-  const lines = [pad('from \\ to') + hosts.map((h) => pad(h.name)).join('')];
-  hosts.forEach((h, i) => {
-    lines.push(pad(h.name) + cells[i]!.map(pad).join(''));
-  });
-  const allOk = cells.every((row) => row.every((c) => c !== '✗'));
-  return { text: lines.join('\n'), allOk };
-}
-
 /** How to run `wg show` in a host, relative to where the user stands when it is shorter. */
 function wgCommand(host: LabHost): string {
   const path = relative(process.cwd(), LAB_WG);
@@ -134,6 +111,26 @@ async function teardown(): Promise<void> {
 const stopper = onceStopped(teardown);
 
 async function main(): Promise<number> {
+  if (values.kubernetes) {
+    stateDir = mkdtempSync(join(tmpdir(), 'wirekube-playground-'));
+    const { kubernetesPlayground } = await import('./playground-kubernetes.js');
+    return kubernetesPlayground({
+      steps,
+      once: values.once,
+      timeoutS,
+      started,
+      stateDir,
+      creating: (promise) => {
+        creating = promise;
+        void promise.then(
+          (created) => {
+            lab = created;
+          },
+          () => undefined,
+        );
+      },
+    });
+  }
   // The lab library (and the Kubernetes client under it) takes seconds to load on a busy machine: say so first.
   const [{ createLab }, { MeshFixture }] = await steps.step('loading the lab library', () =>
     Promise.all([import('../index.js'), import('../mesh/fixture.js')]),

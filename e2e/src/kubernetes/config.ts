@@ -15,7 +15,10 @@ export interface NodePaths {
   /** containerd's registry hosts directory (`config_path`): `<dir>/<registry host:port>/hosts.toml`. */
   registryHosts: string;
   cniConfDir: string;
+  /** The CNI plugins (Debian's containernetworking-plugins). */
   cniBinDir: string;
+  /** host-local's allocations: per node, since every node shares one filesystem. */
+  cniIpamDir: string;
   kubeletConfig: string;
   kubeconfig: string;
   podLogsDir: string;
@@ -42,7 +45,8 @@ export function nodePaths(dir: string, wireguardDir: string): NodePaths {
     containerdSocket: `${containerd}/containerd.sock`,
     registryHosts: `${containerd}/certs.d`,
     cniConfDir: `${dir}/cni/net.d`,
-    cniBinDir: `${dir}/cni/bin`,
+    cniBinDir: CNI_BIN_DIR,
+    cniIpamDir: `${dir}/cni/ipam`,
     kubeletConfig: `${dir}/kubelet-config.yaml`,
     kubeconfig: `${dir}/kubeconfig`,
     podLogsDir: `${dir}/pod-logs`,
@@ -54,6 +58,15 @@ export function nodePaths(dir: string, wireguardDir: string): NodePaths {
       { source: `${dir}/containers-logs`, target: '/var/log/containers' },
     ],
   };
+}
+
+/** Where Debian's containernetworking-plugins installs bridge, host-local, loopback and portmap. */
+export const CNI_BIN_DIR = '/usr/lib/cni';
+
+/** The pod network of the node at `index` (0-based): 10.244.<index+1>.0/24, clear of the lab's 10.1xx LANs. */
+export function podCidr(index: number): string {
+  if (!Number.isInteger(index) || index < 0 || index > 253) throw new RangeError(`node index ${index}`);
+  return `10.244.${index + 1}.0/24`;
 }
 
 const toml = (value: string) => JSON.stringify(value);
@@ -81,6 +94,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   restrict_oom_score_adj = true
   enable_selinux = false
   disable_apparmor = true
+  # Pod network namespaces under the node's own state directory, not the machine's /run/netns: teardown
+  # removes them with the run directory.
+  netns_mounts_under_state_dir = true
 
 [${cri}.containerd]
   snapshotter = "overlayfs"
@@ -111,9 +127,31 @@ export function registryHostsToml(registry: string): string {
 `;
 }
 
-/** A valid conflist is all the kubelet needs to call the network ready; no plugin runs for hostNetwork pods. */
-export function cniConflist(): string {
-  return `${JSON.stringify({ cniVersion: '1.0.0', name: 'wirekube-lab', plugins: [{ type: 'loopback' }] }, null, 2)}\n`;
+/**
+ * A bridge pod network per node, as a simple CNI would: pods get an address from the node's podCidr behind the
+ * node's bridge and are masqueraded when they leave it (to the API server, or to another node). Pods on other
+ * nodes are not routed: no workload here needs pod-to-pod traffic across nodes, and the mesh routes node
+ * addresses only. The lab's load balancer reaches pods of a public node through a route to its podCidr.
+ */
+export function cniConflist(podCidr: string, ipamDir: string): string {
+  const conflist = {
+    cniVersion: '1.0.0',
+    name: 'wirekube-lab',
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: 'cni0',
+        isGateway: true,
+        // A default route in the pod: the API server and the lab internet are not on the pod subnet.
+        isDefaultGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        ipam: { type: 'host-local', ranges: [[{ subnet: podCidr }]], dataDir: ipamDir },
+      },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  };
+  return `${JSON.stringify(conflist, null, 2)}\n`;
 }
 
 export interface KubeletInput {

@@ -9,6 +9,7 @@ import { pushImage } from '../registry/push.js';
 import type { LabRegistry } from '../registry/server.js';
 import { toolPath } from '../tools.js';
 import type { ResolvedHost } from '../topology/spec.js';
+import { podCidr } from './config.js';
 import { createMountHolder, type RecordMount } from './mounts.js';
 import { type LabNode, startNode } from './node.js';
 
@@ -84,7 +85,7 @@ export async function startKubernetes(start: KubernetesStart): Promise<LabNode[]
   const holder = join(start.dir, 'mnt');
   await createMountHolder(holder, start.recordMount);
   const nodes = await Promise.all(
-    start.hosts.map(({ host, spec }) =>
+    start.hosts.map(({ host, spec }, index) =>
       startNode({
         host,
         spec,
@@ -95,6 +96,7 @@ export async function startKubernetes(start: KubernetesStart): Promise<LabNode[]
         server: start.controlPlane.hostServer,
         registry: start.registry.address,
         sandboxImage: `${start.registry.address}/${PAUSE_REPOSITORY}:${PAUSE_TAG}`,
+        podCidr: podCidr(index),
         spawn: start.spawn,
         recordMount: start.recordMount,
         recordCgroup: start.recordCgroup,

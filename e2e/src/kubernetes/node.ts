@@ -40,6 +40,8 @@ export interface LabNode {
   /** Its cgroup below every hierarchy's root (the kubelet's cgroupRoot). */
   readonly cgroup: string;
   readonly containerdSocket: string;
+  /** Its pods' subnet (a bridge CNI on the node; pods reach the outside masqueraded behind the node). */
+  readonly podCidr: string;
   readonly containerd: LabProcess;
   readonly kubelet: LabProcess;
   /** The argv that runs `argv` as the node's own processes run: its mount and network namespaces. */
@@ -60,6 +62,8 @@ export interface NodeStart {
   /** host:port of the lab registry, as nodes reach it. */
   registry: string;
   sandboxImage: string;
+  /** This node's pod network (its CNI bridge's subnet). */
+  podCidr: string;
   spawn(argv: readonly string[]): LabProcess;
   recordMount: RecordMount;
   recordCgroup(cgroup: string): void;
@@ -76,7 +80,7 @@ function writeConfigs(start: NodeStart, paths: NodePaths, cgroup: string): void 
     paths.containerdState,
     join(paths.registryHosts, start.registry),
     paths.cniConfDir,
-    paths.cniBinDir,
+    paths.cniIpamDir,
     paths.podLogsDir,
     paths.volumePluginDir,
   ]) {
@@ -84,7 +88,10 @@ function writeConfigs(start: NodeStart, paths: NodePaths, cgroup: string): void 
   }
   writeFileSync(paths.containerdConfig, containerdConfig(paths, start.sandboxImage));
   writeFileSync(join(paths.registryHosts, start.registry, 'hosts.toml'), registryHostsToml(start.registry));
-  writeFileSync(join(paths.cniConfDir, '10-wirekube-lab.conflist'), cniConflist());
+  writeFileSync(
+    join(paths.cniConfDir, '10-wirekube-lab.conflist'),
+    cniConflist(start.podCidr, paths.cniIpamDir),
+  );
   writeFileSync(
     paths.kubeletConfig,
     kubeletConfig({
@@ -148,6 +155,7 @@ export async function startNode(start: NodeStart): Promise<LabNode> {
     mountNamespace: file,
     cgroup,
     containerdSocket: paths.containerdSocket,
+    podCidr: start.podCidr,
     containerd,
     kubelet,
     wrap,

@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readlinkSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import {
+  type Dirent,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, sleepSync } from '../exec/pids.js';
 
@@ -29,6 +38,31 @@ export function cgroupHierarchies(): string[] {
   } catch {
     return [];
   }
+}
+
+/** Every process in the given cgroups or below them, in any hierarchy. */
+export function cgroupPids(cgroups: readonly string[]): number[] {
+  if (cgroups.length === 0) return [];
+  const pids = new Set<number>();
+  const collect = (path: string) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(path, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    try {
+      for (const line of readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n')) {
+        const pid = Number(line);
+        if (line && Number.isInteger(pid) && pid !== process.pid) pids.add(pid);
+      }
+    } catch {
+      // Not readable (being removed).
+    }
+    for (const entry of entries) if (entry.isDirectory()) collect(join(path, entry.name));
+  };
+  for (const hierarchy of cgroupHierarchies()) for (const cgroup of cgroups) collect(join(hierarchy, cgroup));
+  return [...pids];
 }
 
 /** rmdir a cgroup and its children, deepest first; a cgroup with live tasks stays (and is retried). */
@@ -111,7 +145,11 @@ function kill(pid: number, signal: NodeJS.Signals, group: boolean) {
  */
 export function teardownSync(resources: RunResources, graceMs = 1500): void {
   for (const pid of resources.pids) kill(pid, 'SIGTERM', true);
-  const inside = () => namespacePids(resources.namespaces);
+  // Pods on a lab node's bridge network run in network namespaces of their own (containerd's, not ours): the
+  // run's cgroups are where they are found. Their shims die with the node; the pod's processes would not.
+  const inside = () => [
+    ...new Set([...namespacePids(resources.namespaces), ...cgroupPids(resources.cgroups ?? [])]),
+  ];
   for (const pid of inside()) kill(pid, 'SIGTERM', false);
   const deadline = Date.now() + graceMs;
   const alive = () => [...resources.pids, ...inside()].filter(isAlive);

@@ -107,6 +107,15 @@ describe('Agent start-up', () => {
     expect(dataplane.calls).toEqual(['delete wire_kube', 'create wire_kube mtu 1420']);
   });
 
+  it('configures a key-less interface (a fresh wireguard-go from its own DaemonSet) instead of deleting it', async () => {
+    const { agent, dataplane, stunCalls } = setup();
+    dataplane.device = { listenPort: 0, peers: [] };
+    await agent.start();
+    expect(agent.interfaceOutcome).toBe('created');
+    expect(dataplane.calls).toEqual(['create wire_kube mtu 1420']);
+    expect(stunCalls).toEqual([51820]);
+  });
+
   it('keeps the CR endpoint when the port turns out to be held at start', async () => {
     const stun: StunQuery = async (servers, options) => {
       if (options.localPort !== 0) throw new StunPortInUseError(options.localPort);

@@ -366,16 +366,25 @@ export class Agent implements HealthSource {
       state.nat = await probeNat(this.deps.stun, mesh.stunServers, mesh.listenPort, !portMoved);
       return { outcome: 'adopted', portMoved };
     }
-    if (existing) {
+    // No key at all is not a mismatch: a wireguard-go that its own DaemonSet has just (re)started, waiting to be
+    // configured. Deleting its TUN would end that process and leave the agent waiting for a socket until the
+    // kubelet restarts it, only to find a key-less interface again.
+    const mismatch = existing !== undefined && existing.publicKey !== undefined;
+    if (mismatch) {
       this.log.warn(
-        { event: 'interface-key-mismatch', interface: mesh.interfaceName, found: existing.publicKey ?? null },
+        { event: 'interface-key-mismatch', interface: mesh.interfaceName, found: existing.publicKey },
         'interface key does not match the key file; recreating it',
       );
       await dataplane.deleteDevice(mesh.interfaceName);
+    } else if (existing) {
+      this.log.info(
+        { event: 'interface-unconfigured', interface: mesh.interfaceName },
+        'interface has no key yet; configuring it',
+      );
     }
     state.nat = await probeNat(this.deps.stun, mesh.stunServers, mesh.listenPort, false);
     await dataplane.createDevice(mesh.interfaceName, mesh.mtu);
-    return { outcome: existing ? 'recreated' : 'created', portMoved: false };
+    return { outcome: mismatch ? 'recreated' : 'created', portMoved: false };
   }
 
   private ownEndpointOptions(): OwnEndpointOptions {
