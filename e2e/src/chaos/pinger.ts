@@ -1,0 +1,69 @@
+import type { LabProcess } from '../exec/process.js';
+import type { LabHost } from '../host.js';
+
+/** What a ping run saw: replies by time, and which echoes never came back. */
+export interface PingRecord {
+  transmitted: number;
+  received: number;
+  /** Echoes with no reply, not counting the last second's (still in flight when ping was stopped). */
+  lost: number;
+  /** Reply arrival times, epoch milliseconds, in order. */
+  replyTimesMs: number[];
+  longestGapMs: number;
+}
+
+export interface Pinger {
+  readonly process: LabProcess;
+  readonly to: string;
+  /** Stops ping (SIGINT, as a user would) and returns what it saw. */
+  stop(): Promise<PingRecord>;
+}
+
+/**
+ * A 10 ms ping (by default) from a lab host that runs until `stop()`. Replies carry ping's own timestamps
+ * (`-D`), so gaps are measured where the packets are, not where the test happens to be scheduled.
+ */
+export function startPinger(from: LabHost, to: string, intervalS = 0.01): Pinger {
+  const process = from.spawn(['ping', '-n', '-D', '-i', String(intervalS), '-W', '1', to]);
+  return {
+    process,
+    to,
+    async stop() {
+      // The lab execs down to ping, so this PID is ping's own.
+      if (!process.done) globalThis.process.kill(process.pid, 'SIGINT');
+      await process.exited;
+      return parsePing(process.output(), Math.ceil(1 / intervalS));
+    },
+  };
+}
+
+/** Parses `ping -n -D` output. `inFlight`: how many of the last echoes may lack a reply without counting. */
+export function parsePing(output: string, inFlight: number): PingRecord {
+  const replies = [...output.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from [^:]+: icmp_seq=(\d+)/gm)];
+  const replyTimesMs = replies.map((m) => Number(m[1]) * 1000);
+  const seen = new Set(replies.map((m) => Number(m[2])));
+  const summary = /(\d+) packets transmitted, (\d+) received/.exec(output);
+  const transmitted = summary ? Number(summary[1]) : 0;
+  let lost = 0;
+  for (let seq = 1; seq <= transmitted - inFlight; seq++) if (!seen.has(seq)) lost++;
+  return {
+    transmitted,
+    received: summary ? Number(summary[2]) : replies.length,
+    lost,
+    replyTimesMs,
+    longestGapMs: Math.round(longestGap(replyTimesMs, 0, Number.POSITIVE_INFINITY)),
+  };
+}
+
+/**
+ * The longest silence between consecutive replies that overlaps [fromMs, toMs): the outage a user saw in that
+ * window. A window with no reply at all counts from its start to the first reply after it.
+ */
+export function longestGap(replyTimesMs: readonly number[], fromMs: number, toMs: number): number {
+  let longest = 0;
+  for (let i = 1; i < replyTimesMs.length; i++) {
+    const [a, b] = [replyTimesMs[i - 1]!, replyTimesMs[i]!];
+    if (b > fromMs && a < toMs) longest = Math.max(longest, b - a);
+  }
+  return longest;
+}
