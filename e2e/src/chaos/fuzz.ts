@@ -8,6 +8,11 @@ const REPO_ROOT = join(here, '..', '..', '..');
 
 export interface RelayFuzzer {
   readonly process: LabProcess;
+  /** Resolves once it runs (its signal handlers are installed). */
+  ready(): Promise<void>;
+  /** Stops feeding (open attempts finish) until `resume()`. */
+  pause(): void;
+  resume(): void;
   /** Stops the fuzzer and returns its counts (connections made, kinds sent, hang-ups by the relay). */
   stop(): Promise<Record<string, number>>;
 }
@@ -32,6 +37,20 @@ export function startRelayFuzzer(
   );
   return {
     process,
+    async ready() {
+      const deadline = Date.now() + 30_000;
+      while (!process.output().includes('fuzzer ready')) {
+        if (process.done || Date.now() > deadline)
+          throw new Error(`relay fuzzer did not start:\n${process.output().slice(-2000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    pause() {
+      if (!process.done) globalThis.process.kill(process.pid, 'SIGUSR1');
+    },
+    resume() {
+      if (!process.done) globalThis.process.kill(process.pid, 'SIGUSR2');
+    },
     async stop() {
       if (!process.done) globalThis.process.kill(process.pid, 'SIGTERM');
       await process.exited;

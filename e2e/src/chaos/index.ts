@@ -3,8 +3,8 @@ export { iperf, median, startIperfServer } from './iperf.js';
 export {
   CHAOS_MATRIX,
   CHAOS_NODES,
-  type ChaosNode,
   ChaosMesh,
+  type ChaosNode,
   RELAY_MAIN,
   RELAY_PORT,
 } from './mesh-lab.js';

@@ -10,6 +10,8 @@ export interface PingRecord {
   /** Reply arrival times, epoch milliseconds, in order. */
   replyTimesMs: number[];
   longestGapMs: number;
+  /** Runs of lost echoes: first sequence number, how many, and the time of the reply just before them. */
+  lostRuns: Array<{ seq: number; count: number; afterMs: number }>;
 }
 
 export interface Pinger {
@@ -41,15 +43,28 @@ export function startPinger(from: LabHost, to: string, intervalS = 0.01): Pinger
 export function parsePing(output: string, inFlight: number): PingRecord {
   const replies = [...output.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from [^:]+: icmp_seq=(\d+)/gm)];
   const replyTimesMs = replies.map((m) => Number(m[1]) * 1000);
-  const seen = new Set(replies.map((m) => Number(m[2])));
   const summary = /(\d+) packets transmitted, (\d+) received/.exec(output);
   const transmitted = summary ? Number(summary[1]) : 0;
   let lost = 0;
-  for (let seq = 1; seq <= transmitted - inFlight; seq++) if (!seen.has(seq)) lost++;
+  const lostRuns: PingRecord['lostRuns'] = [];
+  const timeOf = new Map(replies.map((m) => [Number(m[2]), Number(m[1]) * 1000]));
+  let lastReplyMs = 0;
+  for (let seq = 1; seq <= transmitted - inFlight; seq++) {
+    const at = timeOf.get(seq);
+    if (at !== undefined) {
+      lastReplyMs = at;
+      continue;
+    }
+    lost++;
+    const run = lostRuns.at(-1);
+    if (run && run.seq + run.count === seq) run.count++;
+    else lostRuns.push({ seq, count: 1, afterMs: lastReplyMs });
+  }
   return {
     transmitted,
     received: summary ? Number(summary[2]) : replies.length,
     lost,
+    lostRuns,
     replyTimesMs,
     longestGapMs: Math.round(longestGap(replyTimesMs, 0, Number.POSITIVE_INFINITY)),
   };

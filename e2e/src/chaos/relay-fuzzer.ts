@@ -1,7 +1,8 @@
 // Run inside a lab host: opens N TCP connections to a relay and feeds each, over and over, one kind of bad
 // input — random bytes, truncated frames, oversized length prefixes, zero lengths, unknown types, a trickled
 // header (slow loris), registrations with random keys followed by Data frames to keys nobody holds — and
-// reconnects whenever the relay hangs up. Prints one JSON line of counts when stopped (SIGINT/SIGTERM).
+// reconnects whenever the relay hangs up. SIGUSR1 pauses it, SIGUSR2 resumes it (so one process serves several
+// rounds of a measurement); prints one JSON line of counts when stopped (SIGINT/SIGTERM).
 //
 //   node --import tsx e2e/src/chaos/relay-fuzzer.ts <host> <port> [connections]
 import { randomBytes, randomInt } from 'node:crypto';
@@ -20,6 +21,7 @@ type Kind = (typeof KINDS)[number];
 
 const counts = { connections: 0, closedByRelay: 0, errors: 0, bytes: 0 } as Record<string, number>;
 let stopping = false;
+let paused = false;
 
 function frame(type: number, body: Buffer, declared = body.length + 1): Buffer {
   const header = Buffer.alloc(5);
@@ -96,6 +98,10 @@ function sleep(ms: number): Promise<void> {
 async function worker(host: string, port: number, index: number): Promise<void> {
   const kind = KINDS[index % KINDS.length] as Kind;
   while (!stopping) {
+    if (paused) {
+      await sleep(50);
+      continue;
+    }
     await attempt(host, port, kind);
     counts[kind] = (counts[kind] ?? 0) + 1;
     await sleep(20);
@@ -114,6 +120,13 @@ async function main(args: string[]): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  process.on('SIGUSR1', () => {
+    paused = true;
+  });
+  process.on('SIGUSR2', () => {
+    paused = false;
+  });
+  process.stdout.write('fuzzer ready\n');
   await Promise.all(Array.from({ length: connections }, (_, i) => worker(host, port, i)));
   process.stdout.write(`${JSON.stringify(counts)}\n`);
 }
