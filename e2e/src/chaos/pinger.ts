@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LabProcess } from '../exec/process.js';
 import type { LabHost } from '../host.js';
 
@@ -26,15 +29,24 @@ export interface Pinger {
  * (`-D`), so gaps are measured where the packets are, not where the test happens to be scheduled.
  */
 export function startPinger(from: LabHost, to: string, intervalS = 0.01): Pinger {
-  const process = from.spawn(['ping', '-n', '-D', '-i', String(intervalS), '-W', '1', to]);
+  // To a file, not through the process's captured output: that keeps only the newest 1 MiB, and a few minutes
+  // of 10 ms replies are more (the oldest replies would look lost).
+  const dir = mkdtempSync(join(tmpdir(), 'wk-ping-'));
+  const file = join(dir, 'ping.out');
+  const argv = ['ping', '-n', '-D', '-i', String(intervalS), '-W', '1', to];
+  const process = from.spawn(['sh', '-c', 'exec "$@" > "$0" 2>&1', file, ...argv]);
   return {
     process,
     to,
     async stop() {
-      // The lab execs down to ping, so this PID is ping's own.
+      // sh execs ping, so this PID is ping's own.
       if (!process.done) globalThis.process.kill(process.pid, 'SIGINT');
       await process.exited;
-      return parsePing(process.output(), Math.ceil(1 / intervalS));
+      try {
+        return parsePing(readFileSync(file, 'utf8'), Math.ceil(1 / intervalS));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }
