@@ -57,8 +57,16 @@ export interface ControlPlane {
   readonly caCertPath: string;
   /** Milliseconds from starting etcd and kube-apiserver until /readyz answered 200. */
   readonly startMs: number;
+  /** The running etcd and kube-apiserver (new processes after `stop()` + `start()`). */
   readonly etcd: LabProcess;
   readonly apiserver: LabProcess;
+  /**
+   * An outage: stops kube-apiserver, then etcd. etcd's data directory, the certificates and every kubeconfig
+   * stay, so `start()` brings back the same cluster (objects, resourceVersions, tokens).
+   */
+  stop(): Promise<void>;
+  /** Starts etcd and kube-apiserver again with the same flags and data; resolves once /readyz answers 200. */
+  start(timeoutMs?: number): Promise<void>;
   /** With `controlPlane: { controllers: true }` (or `kubernetes: true`). */
   readonly controllerManager?: LabProcess;
   readonly scheduler?: LabProcess;
@@ -110,15 +118,18 @@ export async function startControlPlane(start: ControlPlaneStart): Promise<Contr
     : [];
   await run(['ip', '-n', plan.netns, 'link', 'set', 'lo', 'up'], { netns: plan.netns });
   const began = performance.now();
-  const etcd = shell.spawn(etcdArgv(etcdBin, etcdDataDir(dir)));
-  const apiserver = shell.spawn(
-    apiServerArgv(apiserverBin, {
-      pki,
-      advertiseAddress: plan.internetAddress,
-      certDir: join(dir, 'apiserver'),
-      ...(kubeletClient ? { cluster: { kubeletClient } } : {}),
-    }),
-  );
+  const spawnEtcd = () => shell.spawn(etcdArgv(etcdBin, etcdDataDir(dir)));
+  const spawnApiserver = () =>
+    shell.spawn(
+      apiServerArgv(apiserverBin, {
+        pki,
+        advertiseAddress: plan.internetAddress,
+        certDir: join(dir, 'apiserver'),
+        ...(kubeletClient ? { cluster: { kubeletClient } } : {}),
+      }),
+    );
+  let etcd = spawnEtcd();
+  let apiserver = spawnApiserver();
   const tls: TlsClient = {
     ca: readFileSync(pki.caCert),
     cert: readFileSync(pki.adminCert),
@@ -177,8 +188,24 @@ export async function startControlPlane(start: ControlPlaneStart): Promise<Contr
     hostKubeconfigPath,
     caCertPath: pki.caCert,
     startMs,
-    etcd,
-    apiserver,
+    get etcd() {
+      return etcd;
+    },
+    get apiserver() {
+      return apiserver;
+    },
+    async stop() {
+      // The API server first, as when a control plane host goes down: clients see connections refused, not
+      // an API server answering 500 for a missing etcd.
+      await apiserver.stop(5_000);
+      await etcd.stop(5_000);
+    },
+    async start(timeoutMs = 60_000) {
+      if (!etcd.done || !apiserver.done) throw new LabError('control plane start: it is still running');
+      etcd = spawnEtcd();
+      apiserver = spawnApiserver();
+      await waitReady(server, tls, [etcd, apiserver], timeoutMs);
+    },
     ...(controllerManager ? { controllerManager } : {}),
     ...(scheduler ? { scheduler } : {}),
     pki,

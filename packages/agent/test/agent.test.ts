@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Agent, type AgentDeps } from '../src/daemon/agent.js';
+import { Agent, type AgentConfig, type AgentDeps } from '../src/daemon/agent.js';
 import { internalSource } from '../src/endpoint/sources/internal.js';
 import { stunSource } from '../src/endpoint/sources/stun.js';
 import { AgentMetrics } from '../src/metrics/metrics.js';
@@ -28,7 +28,7 @@ afterEach(async () => {
   agents = [];
 });
 
-function setup(overrides: Partial<AgentDeps> = {}, privateKey = PRIVATE) {
+function setup(overrides: Partial<AgentDeps> = {}, privateKey = PRIVATE, config: Partial<AgentConfig> = {}) {
   const kube = new FakeKube();
   kube.meshes.set('default', mesh());
   kube.nodes.set('n1', {
@@ -51,7 +51,7 @@ function setup(overrides: Partial<AgentDeps> = {}, privateKey = PRIVATE) {
     metrics: new AgentMetrics(),
     ...overrides,
   };
-  const agent = new Agent({ nodeName: 'n1', reconcileIntervalMs: 60_000 }, deps);
+  const agent = new Agent({ nodeName: 'n1', reconcileIntervalMs: 60_000, ...config }, deps);
   agents.push(agent);
   return { agent, kube, dataplane, stunCalls, deps };
 }
@@ -217,6 +217,23 @@ describe('Agent reconcile', () => {
     await agent.start();
     expect(dataplane.applied.at(-1)!.skipped).toEqual([
       { name: 'node-a', reason: 'allowedIPs rejected: 10.1.0.2/32 overlaps 10.1.0.2/32 of node-n1' },
+    ]);
+  });
+
+  it('a peer prefix covering the API server is withheld with one RouteWithheld Event (chaos, issue 15)', async () => {
+    const { agent, kube, dataplane } = setup({}, PRIVATE, { protectedAddresses: ['198.51.100.20'] });
+    kube.putPeer(peer('a', { publicKey: KEYS.a, allowedIPs: ['10.2.0.2/32', '198.51.100.0/24'] }));
+    await agent.start();
+    await agent.reconcileNow();
+    expect(dataplane.applied.at(-1)!.routes.map((r) => r.destination)).toEqual(['10.2.0.2/32']);
+    expect(kube.events.filter((e) => e.reason === 'RouteWithheld')).toEqual([
+      {
+        object: 'node-a',
+        type: 'Warning',
+        reason: 'RouteWithheld',
+        message:
+          '198.51.100.0/24 not routed by n1: it covers a protected address (API server, relay or this node)',
+      },
     ]);
   });
 

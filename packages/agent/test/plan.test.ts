@@ -143,6 +143,54 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'a newcomer claiming a proven peer’s address is the one skipped, whatever its name (chaos, issue 15)',
+    input: {
+      peers: [
+        peer('cone2', { publicKey: KEYS.a, allowedIPs: ['10.0.0.2/32'] }),
+        peer('aaa-bogus', { publicKey: KEYS.b, allowedIPs: ['10.0.0.2/32'] }),
+        // Same key, so as "proven" as the real one: the older object wins.
+        peer('aaa-copycat', { publicKey: KEYS.a, allowedIPs: ['10.0.0.7/32'] }),
+      ].map((p, i) => ({
+        ...p,
+        metadata: {
+          ...p.metadata,
+          creationTimestamp: new Date(NOW - (i === 0 ? 60_000 : 1_000)).toISOString(),
+        },
+      })),
+      observed: new Map([handshake(KEYS.a, 5_000)]),
+    },
+    expect: (out) => {
+      expect(out.device.peers.map((p) => p.name)).toEqual(['node-cone2']);
+      expect(out.skipped).toEqual([
+        {
+          name: 'node-aaa-bogus',
+          reason: 'allowedIPs rejected: 10.0.0.2/32 overlaps 10.0.0.2/32 of node-cone2',
+        },
+        { name: 'node-aaa-copycat', reason: 'publicKey is already used by node-cone2' },
+      ]);
+    },
+  },
+  {
+    name: 'between unproven peers the older object keeps the clashing address, then the name decides',
+    input: {
+      peers: [
+        { ...peer('b', { publicKey: KEYS.b, allowedIPs: ['10.0.0.2/32'] }) },
+        peer('a', { publicKey: KEYS.a, allowedIPs: ['10.0.0.2/32'] }),
+        peer('c', { publicKey: KEYS.c, allowedIPs: ['10.0.0.2/32'] }),
+      ].map((p, i) => ({
+        ...p,
+        metadata: {
+          ...p.metadata,
+          creationTimestamp: new Date(NOW - (i === 0 ? 60_000 : 1_000)).toISOString(),
+        },
+      })),
+    },
+    expect: (out) => {
+      expect(out.device.peers.map((p) => p.name)).toEqual(['node-b']);
+      expect(out.skipped.map((s) => s.name)).toEqual(['node-a', 'node-c']);
+    },
+  },
+  {
     name: 'default-deny: a wider prefix is routed only once the peer is proven by a fresh handshake',
     input: { peers: [peer('a', { publicKey: KEYS.a, allowedIPs: ['10.0.0.2/32', '172.20.0.0/16'] })] },
     expect: (out) => {

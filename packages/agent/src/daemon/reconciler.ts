@@ -58,6 +58,7 @@ export interface AgentReconcilerDeps {
 export class AgentReconciler implements Reconciler {
   private readonly selfName: string;
   private readonly reportedSkips = new Map<string, string>();
+  private readonly reportedWithheld = new Set<string>();
   private writtenStatus?: WrittenStatus;
   /** The last plan that was applied: for readiness, status and tests. */
   lastApplied?: DesiredNode;
@@ -91,6 +92,7 @@ export class AgentReconciler implements Reconciler {
       this.deps.log.info({ event: 'dataplane-updated', summary }, 'dataplane updated');
     this.lastApplied = desired;
     await this.reportSkipped(desired);
+    await this.reportProtectedRoutes(desired);
     await this.writeStatus(desired, observed, self);
     this.observeMetrics(desired, observed);
     const readback = this.options.readbackIntervalMs ?? DEFAULT_READBACK_INTERVAL_MS;
@@ -170,6 +172,34 @@ export class AgentReconciler implements Reconciler {
     }
     for (const name of [...this.reportedSkips.keys()])
       if (!current.has(name)) this.reportedSkips.delete(name);
+  }
+
+  /**
+   * A peer prefix covering the API server, a relay or this node is never routed (lesson 1). The peer itself
+   * stays configured, so without an Event nobody would learn why part of it is unreachable: one per prefix.
+   */
+  private async reportProtectedRoutes(desired: DesiredNode): Promise<void> {
+    const current = new Set<string>();
+    for (const w of desired.withheldRoutes) {
+      if (w.reason !== 'covers a protected address') continue;
+      const id = `${w.name} ${w.prefix}`;
+      current.add(id);
+      if (this.reportedWithheld.has(id)) continue;
+      this.reportedWithheld.add(id);
+      this.deps.log.warn(
+        { event: 'route-withheld', peer: w.name, prefix: w.prefix, reason: w.reason },
+        'route withheld',
+      );
+      const peer = this.deps.peers.get(w.name);
+      if (peer)
+        await this.deps.kube.recordEvent(
+          peer,
+          'Warning',
+          'RouteWithheld',
+          `${w.prefix} not routed by ${this.options.nodeName}: it ${w.reason} (API server, relay or this node)`,
+        );
+    }
+    for (const id of [...this.reportedWithheld]) if (!current.has(id)) this.reportedWithheld.delete(id);
   }
 
   /**

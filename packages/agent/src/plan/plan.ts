@@ -50,7 +50,8 @@ interface Candidate {
 
 /**
  * The heart of the agent: from a snapshot of the cluster and of WireGuard, the node's whole desired kernel
- * state. Pure and deterministic (peers are handled in name order), so every decision is testable from a table.
+ * state. Pure and deterministic (clashes decided by `claimOrder`, output in name order), so every decision is
+ * testable from a table.
  */
 export function plan(input: PlanInput): DesiredNode {
   const selfName = peerNameForNode(input.nodeName);
@@ -105,8 +106,7 @@ function selectCandidates(
   const claimed = new PrefixSet<string>();
   for (const prefix of ownPrefixes) claimed.add(prefix, selfName);
   const out: Candidate[] = [];
-  const sorted = [...input.peers].sort((a, b) => compare(a.metadata.name ?? '', b.metadata.name ?? ''));
-  for (const peer of sorted) {
+  for (const peer of claimOrder(input)) {
     const name = peer.metadata.name ?? '';
     if (name === selfName || !name) continue;
     if (peer.metadata.deletionTimestamp) continue;
@@ -155,7 +155,33 @@ function selectCandidates(
     for (const prefix of prefixes) claimed.add(prefix, name);
     out.push({ peer, name, prefixes });
   }
-  return out;
+  const byName = (a: { name: string }, b: { name: string }) => compare(a.name, b.name);
+  skipped.sort(byName);
+  passive.sort(compare);
+  return out.sort(byName);
+}
+
+/**
+ * Who wins a clash over a key or a prefix. A peer already proven by a fresh handshake first, then the oldest
+ * object, then the name: a newcomer (or an object edited to nonsense) must never take a working peer's
+ * addresses away from it — with name order alone, a bogus `node-aaa` claiming a real peer's /32 cut that pair.
+ */
+function claimOrder(input: PlanInput): WireKubePeer[] {
+  const proven = (peer: WireKubePeer) => {
+    const seen = input.observed.get(peer.spec?.publicKey ?? '')?.lastHandshakeMs;
+    return seen !== undefined && seen > 0 && input.nowMs - seen < HANDSHAKE_FRESH_MS ? 0 : 1;
+  };
+  const created = (peer: WireKubePeer) => {
+    const at = peer.metadata.creationTimestamp;
+    const ms = at === undefined ? Number.NaN : new Date(at).getTime();
+    return Number.isFinite(ms) ? ms : Number.POSITIVE_INFINITY;
+  };
+  return [...input.peers].sort(
+    (a, b) =>
+      proven(a) - proven(b) ||
+      (created(a) === created(b) ? 0 : created(a) < created(b) ? -1 : 1) ||
+      compare(a.metadata.name ?? '', b.metadata.name ?? ''),
+  );
 }
 
 function desiredPeer(input: PlanInput, candidate: Candidate, isConnected: boolean): DesiredPeer {

@@ -1,0 +1,12 @@
+export { type RelayFuzzer, startRelayFuzzer } from './fuzz.js';
+export { iperf, median, startIperfServer } from './iperf.js';
+export {
+  CHAOS_MATRIX,
+  CHAOS_NODES,
+  ChaosMesh,
+  type ChaosNode,
+  RELAY_MAIN,
+  RELAY_PORT,
+} from './mesh-lab.js';
+export { longestGap, type Pinger, type PingRecord, parsePing, startPinger } from './pinger.js';
+export { pidsInNetns, rssBytes } from './processes.js';
