@@ -38,14 +38,30 @@ const round = (v, digits = 3) => (Number.isFinite(v) ? Number(v.toFixed(digits))
 
 /** The same shape as e2e/bench/lib/report.ts figure(). */
 function figure({ name, value, unit, baseline, target, note }) {
-  const base = baseline ? { what: baseline.what, value: round(baseline.value), unit: baseline.unit ?? unit } : null;
+  const base = baseline
+    ? { what: baseline.what, value: round(baseline.value), unit: baseline.unit ?? unit }
+    : null;
   const ratio = base && base.value !== 0 ? round(value / base.value) : null;
   let met = null;
   if (target) {
     const subject = target.on === 'ratio' ? ratio : value;
-    met = subject === null || !Number.isFinite(subject) ? false : target.op === '<=' ? subject <= target.value : subject >= target.value;
+    met =
+      subject === null || !Number.isFinite(subject)
+        ? false
+        : target.op === '<='
+          ? subject <= target.value
+          : subject >= target.value;
   }
-  return { name, value: round(value), unit, baseline: base, ratio, target: target ?? null, met, ...(note ? { note } : {}) };
+  return {
+    name,
+    value: round(value),
+    unit,
+    baseline: base,
+    ratio,
+    target: target ?? null,
+    met,
+    ...(note ? { note } : {}),
+  };
 }
 
 /** Package benchmarks print their own JSON shapes; each adapter maps one to figures. */
@@ -120,7 +136,12 @@ function relayPathFigures(r) {
       value: r.relayedMbps,
       unit: 'Mbit/s',
       baseline: { what: 'direct, same two agents, same run', value: r.directMbps },
-      target: { on: 'ratio', op: '>=', value: r.throughputTarget ?? 0.8, source: 'issue 10/15 (relayed/direct ≥ 0.8)' },
+      target: {
+        on: 'ratio',
+        op: '>=',
+        value: r.throughputTarget ?? 0.8,
+        source: 'issue 10/15 (relayed/direct ≥ 0.8)',
+      },
       note,
     }),
     figure({
@@ -176,7 +197,8 @@ function packageBenches() {
   }
   const out = {};
   for (const project of projects.sort()) {
-    const short = project.replace(/^@wirekube\//, '') === 'e2e' ? 'topology' : project.replace(/^@wirekube\//, '');
+    const short =
+      project.replace(/^@wirekube\//, '') === 'e2e' ? 'topology' : project.replace(/^@wirekube\//, '');
     out[short] = {
       kind: 'package',
       project,
@@ -235,6 +257,19 @@ function git(args) {
   }
 }
 
+/** The benchmark running now: an interrupt of this script is passed on to its process group (labs tear down). */
+let current;
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (current?.pid) {
+      try {
+        process.kill(-current.pid, signal);
+      } catch {}
+    }
+    process.exitCode = 130;
+  });
+}
+
 /** Runs one benchmark; its output streams to stderr with a prefix; resolves with the JSON of its last line. */
 function runOne(name, bench, quick) {
   return new Promise((resolve) => {
@@ -246,6 +281,7 @@ function runOne(name, bench, quick) {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
+    current = child;
     let lastJson;
     let tail = [];
     const onLine = (line) => {
@@ -270,6 +306,7 @@ function runOne(name, bench, quick) {
     }, bench.timeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      current = undefined;
       const durationMs = Date.now() - started;
       if (code !== 0 || !lastJson) {
         resolve({ ok: false, durationMs, error: `exit ${code ?? signal}; last output:\n${tail.join('\n')}` });
@@ -310,13 +347,22 @@ function summary(results) {
     }
     for (const f of bench.figures) {
       const base = f.baseline ? `${fmt(f.baseline.value)} ${f.baseline.unit} — ${f.baseline.what}` : '—';
-      const target = f.target ? `${f.target.on === 'ratio' ? 'ratio' : 'value'} ${f.target.op} ${f.target.value}` : '';
+      const target = f.target
+        ? `${f.target.on === 'ratio' ? 'ratio' : 'value'} ${f.target.op} ${f.target.value}`
+        : '';
       const met = f.met === null ? '' : f.met ? 'yes' : '**no**';
-      lines.push(`| ${name} | ${f.name} | ${fmt(f.value)} ${f.unit} | ${base} | ${fmt(f.ratio)} | ${target} | ${met} |`);
+      lines.push(
+        `| ${name} | ${f.name} | ${fmt(f.value)} ${f.unit} | ${base} | ${fmt(f.ratio)} | ${target} | ${met} |`,
+      );
     }
   }
   const missed = results.missed;
-  lines.push('', missed.length ? `Missed targets: ${missed.join(', ')} (what limits them: bench/README.md).` : 'Every target met.');
+  lines.push(
+    '',
+    missed.length
+      ? `Missed targets: ${missed.join(', ')} (what limits them: bench/README.md).`
+      : 'Every target met.',
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -342,29 +388,57 @@ async function main() {
   }
   const benches = allBenches();
   if (values.list) {
-    process.stdout.write(`${Object.entries(benches).map(([n, b]) => `${n}\t${b.kind}`).join('\n')}\n`);
+    process.stdout.write(
+      `${Object.entries(benches)
+        .map(([n, b]) => `${n}\t${b.kind}`)
+        .join('\n')}\n`,
+    );
     return;
   }
-  const names = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : Object.keys(benches);
+  const names = values.only
+    ? values.only
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : Object.keys(benches);
   const unknown = names.filter((n) => !benches[n]);
-  if (unknown.length) throw new Error(`--only: unknown benchmark ${unknown.join(', ')} (known: ${Object.keys(benches).join(', ')})`);
-  const out = join(ROOT, values.out ?? (values.only && !values.merge ? 'bench/results.partial.json' : 'bench/results.json'));
+  if (unknown.length)
+    throw new Error(
+      `--only: unknown benchmark ${unknown.join(', ')} (known: ${Object.keys(benches).join(', ')})`,
+    );
+  const out = join(
+    ROOT,
+    values.out ?? (values.only && !values.merge ? 'bench/results.partial.json' : 'bench/results.json'),
+  );
   mkdirSync(dirname(out), { recursive: true });
 
   const start = machine();
   const commit = git(['rev-parse', 'HEAD']);
   const dirty = git(['status', '--porcelain']) !== '';
-  log(`commit ${commit.slice(0, 12)}${dirty ? ' (dirty)' : ''}, ${start.cores} cores, load ${start.loadavg.join(' ')}`);
+  log(
+    `commit ${commit.slice(0, 12)}${dirty ? ' (dirty)' : ''}, ${start.cores} cores, load ${start.loadavg.join(' ')}`,
+  );
   log(`running ${names.length} benchmarks: ${names.join(', ')}${values.quick ? ' (quick)' : ''}`);
   const ran = {};
   const startedAt = new Date().toISOString();
   for (const [i, name] of names.entries()) {
+    if (process.exitCode === 130) break;
     const load = os.loadavg().map((l) => round(l, 2));
     log(`(${i + 1}/${names.length}) ${name}: starting (load ${load.join(' ')})`);
     const result = await runOne(name, benches[name], values.quick);
     const loadEnd = os.loadavg().map((l) => round(l, 2));
-    ran[name] = { ...result, kind: benches[name].kind, quick: values.quick, commit, startedAt: new Date(Date.now() - result.durationMs).toISOString(), loadavgStart: load, loadavgEnd: loadEnd };
-    log(`(${i + 1}/${names.length}) ${name}: ${result.ok ? `${result.figures.length} figures` : 'FAILED'} in ${(result.durationMs / 1000).toFixed(0)} s`);
+    ran[name] = {
+      ...result,
+      kind: benches[name].kind,
+      quick: values.quick,
+      commit,
+      startedAt: new Date(Date.now() - result.durationMs).toISOString(),
+      loadavgStart: load,
+      loadavgEnd: loadEnd,
+    };
+    log(
+      `(${i + 1}/${names.length}) ${name}: ${result.ok ? `${result.figures.length} figures` : 'FAILED'} in ${(result.durationMs / 1000).toFixed(0)} s`,
+    );
   }
   const end = machine();
   let benchesOut = ran;
@@ -385,7 +459,9 @@ async function main() {
     benches: benchesOut,
     figures,
     missed: figures.filter((f) => f.met === false).map((f) => f.name),
-    failed: Object.entries(benchesOut).filter(([, b]) => !b.ok).map(([n]) => n),
+    failed: Object.entries(benchesOut)
+      .filter(([, b]) => !b.ok)
+      .map(([n]) => n),
   };
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   const summaryPath = join(dirname(out), out.endsWith('results.json') ? 'SUMMARY.md' : 'SUMMARY.partial.md');
