@@ -26,6 +26,12 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 
+/** System (kernel) CPU milliseconds of a process so far: syscalls and the network stack they run. */
+function systemCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[12]) * 1000) / TICKS_PER_SECOND;
+}
+
 /** PIDs of the wireguard-go daemons in a lab host's network namespace (the agent starts its own). */
 function wireguardGoPids(host: LabHost): number[] {
   const netns = `net:[${statSync(`/run/netns/${host.netns}`).ino}]`;
@@ -63,6 +69,27 @@ async function udpRcvbufErrors(host: LabHost): Promise<number> {
   const values = (lines[1] ?? '').split(/\s+/);
   return Number(values[names.indexOf('RcvbufErrors')] ?? 0);
 }
+
+/** UDP datagrams dropped so far per program in a host (`ss -uanpm`: the skmem `d` of each socket, by owner). */
+async function udpDropsByProgram(host: LabHost): Promise<Record<string, number>> {
+  const { stdout } = await host.exec(['ss', '-uanpm']);
+  const drops: Record<string, number> = {};
+  let owner = '';
+  for (const line of stdout.split('\n')) {
+    const program = /users:\(\("([^"]+)"/.exec(line);
+    if (program) owner = program[1]!;
+    const skmem = /skmem:\([^)]*\bd(\d+)\)/.exec(line);
+    if (skmem) drops[owner || '?'] = (drops[owner || '?'] ?? 0) + Number(skmem[1]);
+  }
+  return drops;
+}
+
+const diff = (after: Record<string, number>, before: Record<string, number>) =>
+  Object.fromEntries(
+    Object.entries(after)
+      .map(([k, v]) => [k, v - (before[k] ?? 0)] as const)
+      .filter(([, v]) => v > 0),
+  );
 
 const loadAtStart = loadavg()[0] ?? 0;
 const lab = await createLab({
@@ -113,15 +140,23 @@ try {
     const cpuOf = () => ({
       relay: cpuMs(relay.pid),
       agents: cpuMs(agentA.process.pid) + cpuMs(agentB.process.pid),
+      agentsSystem: systemCpuMs(agentA.process.pid) + systemCpuMs(agentB.process.pid),
       wireguardGo: cpuMsOf(wgPids),
     });
-    const rcvbufBefore = (await udpRcvbufErrors(a)) + (await udpRcvbufErrors(b));
+    const rcvbufBefore = [await udpRcvbufErrors(a), await udpRcvbufErrors(b)];
+    const dropsBefore = [await udpDropsByProgram(a), await udpDropsByProgram(b)];
     const cpuBefore = cpuOf();
     const { stdout } = await a.exec(['iperf3', '-c', b.address, '-t', String(SECONDS), '-J'], {
       timeoutMs: (SECONDS + 20) * 1000,
     });
     const cpuAfter = cpuOf();
-    const rcvbufErrors = (await udpRcvbufErrors(a)) + (await udpRcvbufErrors(b)) - rcvbufBefore;
+    const rcvbufSender = (await udpRcvbufErrors(a)) - rcvbufBefore[0]!;
+    const rcvbufReceiver = (await udpRcvbufErrors(b)) - rcvbufBefore[1]!;
+    // Which socket overflowed: WireGuard's (wireguard-go) or a proxy's (node).
+    const dropsBy = {
+      sender: diff(await udpDropsByProgram(a), dropsBefore[0]!),
+      receiver: diff(await udpDropsByProgram(b), dropsBefore[1]!),
+    };
     const report = JSON.parse(stdout) as {
       end: {
         sum_received: { bits_per_second: number; bytes: number };
@@ -137,12 +172,15 @@ try {
       // Both agents: the sender's proxy reads UDP and writes TCP, the receiver's reads TCP and writes UDP.
       relayCpuMsPerGB: perGB('relay'),
       agentsCpuMsPerGB: perGB('agents'),
+      agentsSystemCpuMsPerGB: perGB('agentsSystem'),
       wireguardGoCpuMsPerGB: perGB('wireguardGo'),
       // Inner TCP segments iperf3 had to resend: loss (or reordering) anywhere on the path.
       retransmits: report.end.sum_sent.retransmits ?? 0,
       retransmitsPerMB: (report.end.sum_sent.retransmits ?? 0) / (report.end.sum_sent.bytes / 1e6),
       // Datagrams the kernel dropped because a UDP socket (WireGuard's or a proxy's) was full.
-      udpRcvbufErrors: rcvbufErrors,
+      udpRcvbufErrors: rcvbufSender + rcvbufReceiver,
+      udpRcvbufErrorsSender: rcvbufSender,
+      udpDropsBy: dropsBy,
       pingP50Ms: median(rtts),
       load1: loadavg()[0] ?? 0,
     };
@@ -166,8 +204,18 @@ try {
   const ratios = direct.map((d, i) => (relayed[i]?.mbps ?? 0) / d.mbps);
   const pingRatios = direct.map((d, i) => (relayed[i]?.pingP50Ms ?? 0) / d.pingP50Ms);
   await server.stop();
-  const pick = (runs: typeof direct, key: keyof (typeof direct)[number], digits = 0) =>
-    round(median(runs.map((r) => r[key])), digits);
+  type Run = (typeof direct)[number];
+  type NumericKey = { [K in keyof Run]: Run[K] extends number ? K : never }[keyof Run];
+  const pick = (runs: Run[], key: NumericKey, digits = 0) => round(median(runs.map((r) => r[key])), digits);
+  /** Drops per side and program, summed over the runs. */
+  const dropsOf = (runs: Run[]) => {
+    const sum: Record<string, number> = {};
+    for (const r of runs)
+      for (const [side, by] of Object.entries(r.udpDropsBy))
+        for (const [program, n] of Object.entries(by))
+          sum[`${side}:${program}`] = (sum[`${side}:${program}`] ?? 0) + n;
+    return sum;
+  };
   console.log(
     JSON.stringify({
       bench: 'relay-path',
@@ -185,13 +233,17 @@ try {
       throughputTarget: 0.8,
       relayCpuMsPerGB: pick(relayed, 'relayCpuMsPerGB'),
       proxyAgentsCpuMsPerGB: pick(relayed, 'agentsCpuMsPerGB'),
+      proxyAgentsSystemCpuMsPerGB: pick(relayed, 'agentsSystemCpuMsPerGB'),
       directAgentsCpuMsPerGB: pick(direct, 'agentsCpuMsPerGB'),
       relayedWireguardGoCpuMsPerGB: pick(relayed, 'wireguardGoCpuMsPerGB'),
       directWireguardGoCpuMsPerGB: pick(direct, 'wireguardGoCpuMsPerGB'),
       relayedRetransmitsPerMB: pick(relayed, 'retransmitsPerMB', 2),
       directRetransmitsPerMB: pick(direct, 'retransmitsPerMB', 2),
       relayedUdpRcvbufErrors: pick(relayed, 'udpRcvbufErrors'),
+      relayedUdpRcvbufErrorsSenderSide: pick(relayed, 'udpRcvbufErrorsSender'),
       directUdpRcvbufErrors: pick(direct, 'udpRcvbufErrors'),
+      relayedUdpDropsByProgram: dropsOf(relayed),
+      directUdpDropsByProgram: dropsOf(direct),
       directPingP50Ms: pick(direct, 'pingP50Ms', 3),
       relayedPingP50Ms: pick(relayed, 'pingP50Ms', 3),
       pingP50Ratio: round(median(pingRatios)),
