@@ -28,6 +28,7 @@ const WINDOW = Number(process.env.BENCH_WINDOW ?? 256);
 const BURST = 32;
 const DATAGRAM = 1452;
 const PINGS = 300;
+const PING_SIZE = 64;
 const TICKS_PER_SECOND = 100;
 
 const median = (values: number[]) => {
@@ -170,7 +171,8 @@ async function throughput(path: Path, seconds: number) {
   path.wgB.off('message', count);
   stopped = true;
   clearInterval(refill);
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  // What is still queued along the path arrives late, not never.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
   path.wgB.off('message', onMessage);
   const gb = (delivered * DATAGRAM) / 1e9;
   return {
@@ -184,20 +186,35 @@ async function throughput(path: Path, seconds: number) {
   };
 }
 
-/** Round trips of one small datagram at a time; `via` false sends straight between the two sockets. */
+/** Round trips of one small datagram at a time; `via` false sends straight between the two sockets. Pings carry a
+ * sequence number and are told from late bulk datagrams by their size. */
 async function rtt(path: Path, via: boolean): Promise<number> {
-  const ping = Buffer.alloc(64, 0x04);
   const to = via ? path.toB : path.wgB.address().port;
   const back = via ? path.toA : path.wgA.address().port;
-  const echo = () => path.wgB.send(ping, back, '127.0.0.1');
+  const echo = (message: Buffer) => {
+    if (message.length === PING_SIZE) path.wgB.send(message, back, '127.0.0.1');
+  };
   path.wgB.on('message', echo);
   const samples: number[] = [];
   try {
-    for (let i = 0; i < PINGS; i++) {
+    for (let seq = 0; seq < PINGS; seq++) {
+      const ping = Buffer.alloc(PING_SIZE, 0x04);
+      ping.writeUInt32BE(seq);
       const started = performance.now();
-      const answered = once(path.wgA, 'message');
+      const answered = new Promise<void>((resolve) => {
+        const onMessage = (message: Buffer) => {
+          if (message.length !== PING_SIZE || message.readUInt32BE(0) !== seq) return;
+          path.wgA.off('message', onMessage);
+          resolve();
+        };
+        path.wgA.on('message', onMessage);
+        setTimeout(() => {
+          path.wgA.off('message', onMessage);
+          resolve();
+        }, 1000);
+      });
       path.wgA.send(ping, to, '127.0.0.1');
-      await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, 1000))]);
+      await answered;
       samples.push((performance.now() - started) * 1000);
     }
   } finally {
