@@ -28,6 +28,8 @@ const WINDOW = Number(process.env.BENCH_WINDOW ?? 256);
 const BURST = 32;
 const DATAGRAM = 1452;
 const PINGS = 300;
+/** BENCH_RTT_ONLY=1: latency alone, without a bulk phase before it (whose CPU use biases the scheduler). */
+const RTT_ONLY = process.env.BENCH_RTT_ONLY === '1';
 const PING_SIZE = 64;
 const TICKS_PER_SECOND = 100;
 
@@ -229,7 +231,7 @@ const paths: Path[] = [];
 try {
   for (const [name, dist] of builds) paths.push(await startPath(name, dist));
   // JIT warm-up of every process before anything counts.
-  for (const path of paths) await throughput(path, 1);
+  if (!RTT_ONLY) for (const path of paths) await throughput(path, 1);
   const results = new Map<string, Array<Awaited<ReturnType<typeof throughput>> & { rttUs: number }>>(
     paths.map((p) => [p.name, []]),
   );
@@ -237,7 +239,17 @@ try {
   for (let run = 0; run < RUNS; run++) {
     const order = run % 2 === 0 ? paths : [...paths].reverse();
     for (const path of order) {
-      const measured = { ...(await throughput(path, SECONDS)), rttUs: await rtt(path, true) };
+      const bulk = RTT_ONLY
+        ? {
+            mbps: 0,
+            lossPerMille: 0,
+            senderAgentCpuMsPerGB: 0,
+            receiverAgentCpuMsPerGB: 0,
+            relayCpuMsPerGB: 0,
+            load1: loadavg()[0] ?? 0,
+          }
+        : await throughput(path, SECONDS);
+      const measured = { ...bulk, rttUs: await rtt(path, true) };
       results.get(path.name)!.push(measured);
       process.stderr.write(`run ${run + 1}/${RUNS} ${path.name}: ${JSON.stringify(measured)}\n`);
     }
