@@ -4,9 +4,9 @@
  * Why: on the relayed path every TCP write runs the whole transmit path (TCP, NAT, veth, often the receiver's
  * softirq) in the writing process, and with Nagle off each write leaves as its own segment. WireGuard hands the
  * proxy its packets in bursts (libuv reads up to 32 datagrams per wake-up), so writing a burst at once turns dozens
- * of segments into two writes (the first frame at once, the rest as one GSO segment at the sender and one read at
- * the relay). The flush of the rest runs in the check phase right after the poll phase that read the burst; the
- * first frame of a turn is written immediately, so a lone packet (a ping) waits for nothing.
+ * of segments into one GSO segment at the sender and one read at the relay. The flush runs in the check phase
+ * right after the poll phase that read the burst, so a lone packet (a ping) waits for no timer, only for the rest
+ * of the current turn.
  *
  * Frames are laid out back to back in a slab; a flush writes the filled part as one slice and the slab keeps
  * filling behind it (written bytes are never touched again), so there is no allocation or copy per packet beyond
@@ -64,11 +64,8 @@ export class DataBatch {
     this.slab.set(datagram, this.end + DATA_HEADER_SIZE);
     this.end += size;
     if (!this.scheduled && !this.discarded) {
-      // The first frame of a turn leaves at once, so a lone packet (a ping, a handshake) never waits for the end
-      // of the turn; the rest of a burst follows in one write when the turn ends.
       this.scheduled = true;
       this.schedule(this.flushNow);
-      this.flush();
     }
     return size;
   }
