@@ -2,8 +2,8 @@
 // iperf3 throughput ratio relayed/direct (target ≥ 0.8), CPU per GB moved in the relay and in the agent that
 // hosts the UDP proxy, and ping p50 relayed vs direct (target ≤ 2×). Runs alternate direct and relayed
 // (mode never / always on the running mesh); medians over BENCH_RUNS. Last line of output: one JSON object.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLab, type LabHost } from '../src/index.js';
@@ -26,6 +26,72 @@ function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 
+/** System (kernel) CPU milliseconds of a process so far: syscalls and the network stack they run. */
+function systemCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[12]) * 1000) / TICKS_PER_SECOND;
+}
+
+/** PIDs of the wireguard-go daemons in a lab host's network namespace (the agent starts its own). */
+function wireguardGoPids(host: LabHost): number[] {
+  const netns = `net:[${statSync(`/run/netns/${host.netns}`).ino}]`;
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'wireguard-go') continue;
+      if (readlinkSync(`/proc/${entry}/ns/net`) === netns) pids.push(Number(entry));
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return pids;
+}
+
+/** Summed CPU ms of several processes (0 for any that is gone). */
+function cpuMsOf(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += cpuMs(pid);
+    } catch {
+      // Gone: it contributes nothing from here on.
+    }
+  }
+  return total;
+}
+
+/** UDP receive-buffer overflows in a host's network namespace (/proc/net/snmp, Udp RcvbufErrors). */
+async function udpRcvbufErrors(host: LabHost): Promise<number> {
+  const { stdout } = await host.exec(['cat', '/proc/net/snmp']);
+  const lines = stdout.split('\n').filter((line) => line.startsWith('Udp:'));
+  const names = (lines[0] ?? '').split(/\s+/);
+  const values = (lines[1] ?? '').split(/\s+/);
+  return Number(values[names.indexOf('RcvbufErrors')] ?? 0);
+}
+
+/** UDP datagrams dropped so far per program in a host (`ss -uanpm`: the skmem `d` of each socket, by owner). */
+async function udpDropsByProgram(host: LabHost): Promise<Record<string, number>> {
+  const { stdout } = await host.exec(['ss', '-uanpm']);
+  const drops: Record<string, number> = {};
+  let owner = '';
+  for (const line of stdout.split('\n')) {
+    const program = /users:\(\("([^"]+)"/.exec(line);
+    if (program) owner = program[1]!;
+    const skmem = /skmem:\([^)]*\bd(\d+)\)/.exec(line);
+    if (skmem) drops[owner || '?'] = (drops[owner || '?'] ?? 0) + Number(skmem[1]);
+  }
+  return drops;
+}
+
+const diff = (after: Record<string, number>, before: Record<string, number>) =>
+  Object.fromEntries(
+    Object.entries(after)
+      .map(([k, v]) => [k, v - (before[k] ?? 0)] as const)
+      .filter(([, v]) => v > 0),
+  );
+
+const loadAtStart = loadavg()[0] ?? 0;
 const lab = await createLab({
   hosts: [
     { name: 'relay', nat: 'none' },
@@ -68,26 +134,55 @@ try {
       `both sides ${mode === 'always' ? 'relayed' : 'direct'}`,
     );
   };
+  const agentB = mesh.agents.get(b.name)!;
   const measure = async () => {
-    const cpuBefore = { relay: cpuMs(relay.pid), agent: cpuMs(agentA.process.pid) };
+    const wgPids = [...wireguardGoPids(a), ...wireguardGoPids(b)];
+    const cpuOf = () => ({
+      relay: cpuMs(relay.pid),
+      agents: cpuMs(agentA.process.pid) + cpuMs(agentB.process.pid),
+      agentsSystem: systemCpuMs(agentA.process.pid) + systemCpuMs(agentB.process.pid),
+      wireguardGo: cpuMsOf(wgPids),
+    });
+    const rcvbufBefore = [await udpRcvbufErrors(a), await udpRcvbufErrors(b)];
+    const dropsBefore = [await udpDropsByProgram(a), await udpDropsByProgram(b)];
+    const cpuBefore = cpuOf();
     const { stdout } = await a.exec(['iperf3', '-c', b.address, '-t', String(SECONDS), '-J'], {
       timeoutMs: (SECONDS + 20) * 1000,
     });
-    const cpu = {
-      relay: cpuMs(relay.pid) - cpuBefore.relay,
-      agent: cpuMs(agentA.process.pid) - cpuBefore.agent,
+    const cpuAfter = cpuOf();
+    const rcvbufSender = (await udpRcvbufErrors(a)) - rcvbufBefore[0]!;
+    const rcvbufReceiver = (await udpRcvbufErrors(b)) - rcvbufBefore[1]!;
+    // Which socket overflowed: WireGuard's (wireguard-go) or a proxy's (node).
+    const dropsBy = {
+      sender: diff(await udpDropsByProgram(a), dropsBefore[0]!),
+      receiver: diff(await udpDropsByProgram(b), dropsBefore[1]!),
     };
     const report = JSON.parse(stdout) as {
-      end: { sum_received: { bits_per_second: number; bytes: number } };
+      end: {
+        sum_received: { bits_per_second: number; bytes: number };
+        sum_sent: { retransmits?: number; bytes: number };
+      };
     };
     const { stdout: pingOut } = await a.exec(['ping', '-n', '-c', '50', '-i', '0.02', b.address]);
     const rtts = [...pingOut.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
     const gb = report.end.sum_received.bytes / 1e9;
+    const perGB = (key: keyof ReturnType<typeof cpuOf>) => (cpuAfter[key] - cpuBefore[key]) / gb;
     return {
       mbps: report.end.sum_received.bits_per_second / 1e6,
-      relayCpuMsPerGB: cpu.relay / gb,
-      agentCpuMsPerGB: cpu.agent / gb,
+      // Both agents: the sender's proxy reads UDP and writes TCP, the receiver's reads TCP and writes UDP.
+      relayCpuMsPerGB: perGB('relay'),
+      agentsCpuMsPerGB: perGB('agents'),
+      agentsSystemCpuMsPerGB: perGB('agentsSystem'),
+      wireguardGoCpuMsPerGB: perGB('wireguardGo'),
+      // Inner TCP segments iperf3 had to resend: loss (or reordering) anywhere on the path.
+      retransmits: report.end.sum_sent.retransmits ?? 0,
+      retransmitsPerMB: (report.end.sum_sent.retransmits ?? 0) / (report.end.sum_sent.bytes / 1e6),
+      // Datagrams the kernel dropped because a UDP socket (WireGuard's or a proxy's) was full.
+      udpRcvbufErrors: rcvbufSender + rcvbufReceiver,
+      udpRcvbufErrorsSender: rcvbufSender,
+      udpDropsBy: dropsBy,
       pingP50Ms: median(rtts),
+      load1: loadavg()[0] ?? 0,
     };
   };
 
@@ -104,24 +199,53 @@ try {
       );
     }
   }
+  const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+  const loads = [...direct, ...relayed].map((r) => r.load1);
   const ratios = direct.map((d, i) => (relayed[i]?.mbps ?? 0) / d.mbps);
   const pingRatios = direct.map((d, i) => (relayed[i]?.pingP50Ms ?? 0) / d.pingP50Ms);
   await server.stop();
-  const round = (n: number, digits = 2) => Number(n.toFixed(digits));
+  type Run = (typeof direct)[number];
+  type NumericKey = { [K in keyof Run]: Run[K] extends number ? K : never }[keyof Run];
+  const pick = (runs: Run[], key: NumericKey, digits = 0) => round(median(runs.map((r) => r[key])), digits);
+  /** Drops per side and program, summed over the runs. */
+  const dropsOf = (runs: Run[]) => {
+    const sum: Record<string, number> = {};
+    for (const r of runs)
+      for (const [side, by] of Object.entries(r.udpDropsBy))
+        for (const [program, n] of Object.entries(by))
+          sum[`${side}:${program}`] = (sum[`${side}:${program}`] ?? 0) + n;
+    return sum;
+  };
   console.log(
     JSON.stringify({
       bench: 'relay-path',
       runs: RUNS,
       secondsPerRun: SECONDS,
-      directMbps: round(median(direct.map((d) => d.mbps)), 1),
-      relayedMbps: round(median(relayed.map((d) => d.mbps)), 1),
+      load1: {
+        start: round(loadAtStart, 1),
+        min: round(Math.min(...loads), 1),
+        max: round(Math.max(...loads), 1),
+      },
+      directMbps: pick(direct, 'mbps', 1),
+      relayedMbps: pick(relayed, 'mbps', 1),
       throughputRatio: round(median(ratios)),
+      throughputRatios: ratios.map((r) => round(r)),
       throughputTarget: 0.8,
-      relayCpuMsPerGB: round(median(relayed.map((d) => d.relayCpuMsPerGB)), 0),
-      proxyAgentCpuMsPerGB: round(median(relayed.map((d) => d.agentCpuMsPerGB)), 0),
-      directAgentCpuMsPerGB: round(median(direct.map((d) => d.agentCpuMsPerGB)), 0),
-      directPingP50Ms: round(median(direct.map((d) => d.pingP50Ms)), 3),
-      relayedPingP50Ms: round(median(relayed.map((d) => d.pingP50Ms)), 3),
+      relayCpuMsPerGB: pick(relayed, 'relayCpuMsPerGB'),
+      proxyAgentsCpuMsPerGB: pick(relayed, 'agentsCpuMsPerGB'),
+      proxyAgentsSystemCpuMsPerGB: pick(relayed, 'agentsSystemCpuMsPerGB'),
+      directAgentsCpuMsPerGB: pick(direct, 'agentsCpuMsPerGB'),
+      relayedWireguardGoCpuMsPerGB: pick(relayed, 'wireguardGoCpuMsPerGB'),
+      directWireguardGoCpuMsPerGB: pick(direct, 'wireguardGoCpuMsPerGB'),
+      relayedRetransmitsPerMB: pick(relayed, 'retransmitsPerMB', 2),
+      directRetransmitsPerMB: pick(direct, 'retransmitsPerMB', 2),
+      relayedUdpRcvbufErrors: pick(relayed, 'udpRcvbufErrors'),
+      relayedUdpRcvbufErrorsSenderSide: pick(relayed, 'udpRcvbufErrorsSender'),
+      directUdpRcvbufErrors: pick(direct, 'udpRcvbufErrors'),
+      relayedUdpDropsByProgram: dropsOf(relayed),
+      directUdpDropsByProgram: dropsOf(direct),
+      directPingP50Ms: pick(direct, 'pingP50Ms', 3),
+      relayedPingP50Ms: pick(relayed, 'pingP50Ms', 3),
       pingP50Ratio: round(median(pingRatios)),
       pingTarget: 2,
     }),

@@ -8,17 +8,11 @@ import { type Logger, pino } from 'pino';
 import { keyToBase64, publicKeyOf } from '../auth/keys.js';
 import { FrameDecoder } from '../codec/decoder.js';
 import { Extension, encodeControl, encodePing, encodePong, PING_TOKEN_SIZE } from '../codec/extensions.js';
-import {
-  BODY_OFFSET,
-  encodeData,
-  encodeKeepalive,
-  FrameType,
-  HEADER_SIZE,
-  KEY_SIZE,
-} from '../codec/frame.js';
+import { BODY_OFFSET, encodeKeepalive, FrameType, HEADER_SIZE, KEY_SIZE } from '../codec/frame.js';
 import { RelayArgumentError, RelayConnectionError } from '../errors.js';
 import { realTimers, type TimerHandle, type Timers } from '../timers.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import { DataBatch } from './data-batch.js';
 import {
   type ClientHandshakeConfig,
   type ClientHandshakeState,
@@ -98,6 +92,8 @@ export class RelayClient implements RelayTransport {
   private readonly controlListeners = new Set<ControlListener>();
   private readonly stateListeners = new Set<StateListener>();
   private socket: Socket | null = null;
+  /** Data frames of the current event-loop turn, written together (data-batch.ts); one per connection. */
+  private batch: DataBatch | null = null;
   private decoder = new FrameDecoder();
   private currentState: RelayClientState = 'idle';
   private attempt = 0;
@@ -185,9 +181,9 @@ export class RelayClient implements RelayTransport {
     return this.isAuthenticated;
   }
 
-  /** Bytes waiting in the socket's send queue. */
+  /** Bytes waiting in the socket's send queue, including Data not yet handed to it. */
   get queuedBytes(): number {
-    return this.socket?.writableLength ?? 0;
+    return (this.socket?.writableLength ?? 0) + (this.batch?.pendingBytes ?? 0);
   }
 
   start(): void {
@@ -204,6 +200,7 @@ export class RelayClient implements RelayTransport {
     this.retryTimer = null;
     const socket = this.socket;
     this.socket = null;
+    this.dropBatch();
     socket?.destroy();
   }
 
@@ -233,25 +230,36 @@ export class RelayClient implements RelayTransport {
       this.currentState !== 'ready' ||
       socket === null ||
       !this.negotiated.includes(Extension.Control) ||
-      socket.writableLength > this.opts.maxQueueBytes
+      this.queuedBytes > this.opts.maxQueueBytes
     ) {
       return false;
     }
-    socket.write(frame);
+    this.write(socket, frame);
     return true;
   }
 
+  /** Queues a Data frame; frames sent in one event-loop turn leave in one write at the end of it. */
   send(destination: Uint8Array, datagram: Uint8Array): boolean {
-    const socket = this.socket;
-    if (this.currentState !== 'ready' || socket === null || socket.writableLength > this.opts.maxQueueBytes) {
+    const batch = this.batch;
+    if (this.currentState !== 'ready' || batch === null || this.queuedBytes > this.opts.maxQueueBytes) {
       this.counters.sendDrops++;
       return false;
     }
-    const frame = encodeData(destination, datagram);
-    socket.write(frame);
+    const size = batch.add(destination, datagram);
     this.counters.framesSent++;
-    this.counters.bytesSent += frame.length;
+    this.counters.bytesSent += size;
     return true;
+  }
+
+  /** Every frame other than Data goes out here: pending Data first, so frames keep the order they were sent in. */
+  private write(socket: Socket, frame: Buffer): void {
+    this.batch?.flush();
+    socket.write(frame);
+  }
+
+  private dropBatch(): void {
+    this.batch?.discard();
+    this.batch = null;
   }
 
   // ---- connection lifecycle ----------------------------------------------------------------------------------
@@ -287,6 +295,7 @@ export class RelayClient implements RelayTransport {
     // TCP keepalive as a backstop for core-only relays, where there is no ping.
     socket.setKeepAlive(true, 10_000);
     this.counters.connects++;
+    this.batch = new DataBatch((chunk) => socket.write(chunk));
     this.lastReceivedAt = this.opts.timers.now();
     this.setState('handshake');
     this.applyHandshake(startClient(this.handshakeConfig, this.lastReceivedAt));
@@ -301,7 +310,7 @@ export class RelayClient implements RelayTransport {
     for (const effect of transition.effects) {
       switch (effect.kind) {
         case 'write':
-          socket.write(effect.frame);
+          this.write(socket, effect.frame);
           break;
         case 'deliver':
           this.deliver(effect.source, effect.datagram);
@@ -345,7 +354,9 @@ export class RelayClient implements RelayTransport {
     this.setState('ready');
     const timers = this.opts.timers;
     this.addTimer(
-      timers.setInterval(() => this.socket?.write(encodeKeepalive()), this.opts.keepaliveIntervalMs),
+      timers.setInterval(() => {
+        if (this.socket) this.write(this.socket, encodeKeepalive());
+      }, this.opts.keepaliveIntervalMs),
     );
     if (this.negotiated.includes(Extension.Ping)) {
       this.addTimer(timers.setInterval(() => this.checkLiveness(), this.opts.pingIntervalMs));
@@ -367,12 +378,13 @@ export class RelayClient implements RelayTransport {
     }
     const token = Buffer.allocUnsafe(PING_TOKEN_SIZE);
     token.writeDoubleBE(this.opts.timers.now());
-    socket.write(encodePing(token));
+    this.write(socket, encodePing(token));
   }
 
   private onClose(socket: Socket): void {
     if (socket !== this.socket) return;
     this.socket = null;
+    this.dropBatch();
     this.clearConnectionTimers();
     if (this.currentState === 'closed') return;
     this.counters.disconnects++;
@@ -449,7 +461,7 @@ export class RelayClient implements RelayTransport {
       }
       case FrameType.Ping:
         if (this.negotiated.includes(Extension.Ping))
-          socket.write(encodePong(body.subarray(0, PING_TOKEN_SIZE)));
+          this.write(socket, encodePong(body.subarray(0, PING_TOKEN_SIZE)));
         return;
       case FrameType.Control: {
         if (!this.negotiated.includes(Extension.Control) || body.length < KEY_SIZE) return;

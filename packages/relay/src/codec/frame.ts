@@ -78,6 +78,15 @@ export function encodeRegister(publicKey: Uint8Array): Buffer {
 
 /** A Data frame: to the relay `key` is the destination, from the relay it is the source. */
 export function encodeData(key: Uint8Array, datagram: Uint8Array): Buffer {
+  assertDataArguments(key, datagram);
+  const frame = Buffer.allocUnsafe(BODY_OFFSET + KEY_SIZE + datagram.length);
+  writeDataHeader(frame, 0, key, datagram.length);
+  frame.set(datagram, BODY_OFFSET + KEY_SIZE);
+  return frame;
+}
+
+/** Throws RelayArgumentError unless `key` is a key and `datagram` fits one Data frame. */
+export function assertDataArguments(key: Uint8Array, datagram: Uint8Array): void {
   assertKey(key, 'key');
   if (datagram.length > MAX_DATAGRAM_SIZE) {
     throw new RelayArgumentError(
@@ -85,10 +94,6 @@ export function encodeData(key: Uint8Array, datagram: Uint8Array): Buffer {
       'datagram',
     );
   }
-  const frame = Buffer.allocUnsafe(BODY_OFFSET + KEY_SIZE + datagram.length);
-  writeDataHeader(frame, 0, key, datagram.length);
-  frame.set(datagram, BODY_OFFSET + KEY_SIZE);
-  return frame;
 }
 
 /**
