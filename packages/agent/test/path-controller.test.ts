@@ -321,7 +321,7 @@ describe('PathController on a simulated pair (FakeClock, fake device, relay and 
         nowMs: clock.now(),
       });
     }
-  });
+  }, 60_000); // 3 000 FakeClock steps: seconds on a loaded machine
 });
 
 function observedOf(device: FakeDataplane): Map<string, ObservedPeer> {

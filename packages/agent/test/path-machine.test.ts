@@ -249,7 +249,7 @@ describe('mode auto: a direct path dies', () => {
     }
     const ds = replay(directState(), steps);
     const firstProbe = ds.find((d) => d.probe);
-    expect(firstProbe?.at).toBe(1_250 + 2 * 250); // the first sample at least STALL_MS into the stall
+    expect(firstProbe?.at).toBe(1_250 + 250); // the first sample STALL_MS after the first silent one
     const relayed = ds.find((d) => d.state.kind === 'relay');
     expect(relayed?.at).toBe(2_750);
     expect(relayed?.use).toEqual({ path: 'relay', force: true });
