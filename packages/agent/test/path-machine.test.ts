@@ -536,6 +536,45 @@ describe('upgrade proof: the proxy must carry nothing between the direct sample 
   });
 });
 
+describe('mode switches from every state (no agent restart)', () => {
+  const states: Record<string, PathState> = {
+    trying: { kind: 'trying', sinceMs: T0, deadlineMs: T0 + 30_000 },
+    upgrading: { kind: 'trying', sinceMs: T0, deadlineMs: T0 + 1_000, upgradeFrom: 'liveness-lost' },
+    direct: directState(),
+    relay: relayState(),
+  };
+  it.each([
+    // [from state, mode, endpoint seen, next state kind, use, change (from→to reason) or none]
+    ['trying', 'never', DIRECT, 'direct', { path: 'direct', force: false }, undefined],
+    ['upgrading', 'never', DIRECT, 'direct', { path: 'direct', force: false }, 'relay→direct mode-never'],
+    ['direct', 'never', DIRECT, 'direct', { path: 'direct', force: false }, undefined],
+    ['relay', 'never', PROXY, 'direct', { path: 'direct', force: true }, 'relay→direct mode-never'],
+    ['trying', 'always', DIRECT, 'relay', { path: 'relay', force: true }, 'direct→relay mode-always'],
+    ['upgrading', 'always', DIRECT, 'relay', { path: 'relay', force: true }, undefined],
+    ['direct', 'always', DIRECT, 'relay', { path: 'relay', force: true }, 'direct→relay mode-always'],
+    ['relay', 'always', PROXY, 'relay', { path: 'relay', force: true }, undefined],
+  ] as const)('%s, mode → %s (WireGuard at %s) → %s', (from, mode, endpoint, kind, use, change) => {
+    const [d] = replay(states[from]!, [{ at: 500, o: { timers: { ...AUTO, mode }, endpoint } }]);
+    expect(d?.state.kind).toBe(kind);
+    expect(d?.use).toEqual(use);
+    expect(d?.probe).toBe(false);
+    const c = d?.change;
+    expect(c ? `${c.from}→${c.to} ${c.reason}` : undefined).toBe(change);
+  });
+
+  it('the relay removed (provider gone) during an upgrade attempt: back at once, then direct is tried', () => {
+    const ds = replay(states.upgrading!, [
+      { at: 300, o: { endpoint: DIRECT, proxyEndpoint: undefined, relayReady: false } },
+      { at: 550, o: { endpoint: DIRECT, proxyEndpoint: undefined, relayReady: false } },
+    ]);
+    expect(ds[0]?.state).toMatchObject({ kind: 'relay', reason: 'liveness-lost' });
+    expect(ds[1]?.state).toMatchObject({ kind: 'trying' });
+    expect(ds[1]?.state).not.toHaveProperty('upgradeFrom');
+    expect(ds[1]?.use).toEqual({ path: 'direct', force: true });
+    expect(changes(ds)).toEqual([{ at: 550, from: 'relay', to: 'direct', reason: 'mode-auto' }]);
+  });
+});
+
 describe('settledPath', () => {
   it('counts an upgrade attempt as relayed', () => {
     expect(settledPath({ kind: 'trying', sinceMs: 0, deadlineMs: 1, upgradeFrom: 'nat-types' })).toBe(

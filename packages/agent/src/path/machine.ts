@@ -70,7 +70,9 @@ function step(state: PathState, o: PathObservation, now: number): PathDecision {
   if (mode === 'never') {
     const s: PathState = state.kind === 'direct' ? state : { ...direct(o, now), byMode: true };
     const change = state.kind === 'direct' ? undefined : changeTo(state, 'direct', 'mode-never');
-    return decision(s, { path: 'direct', force: onLoopback(o) }, false, undefined, change);
+    // Off the proxy even while it still exists: the relay connection is being closed in this very pass.
+    const offProxy = onLoopback(o) || atProxy(o);
+    return decision(s, { path: 'direct', force: offProxy }, false, undefined, change);
   }
   if (mode === 'always') {
     const s =
