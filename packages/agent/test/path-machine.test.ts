@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { directPossible, reachability } from '../src/path/eligibility.js';
-import { initialState, next, RELAY_SETTLE_MS, settledPath, UPGRADE_WINDOW_MS } from '../src/path/machine.js';
+import {
+  initialState,
+  next,
+  RELAY_SETTLE_MS,
+  RESAMPLE_MS,
+  settledPath,
+  UPGRADE_WINDOW_MS,
+} from '../src/path/machine.js';
 import { attemptSlots } from '../src/path/schedule.js';
 import type { PathDecision, PathObservation, PathState, PathTimers } from '../src/path/types.js';
 
@@ -242,7 +249,7 @@ describe('mode auto: a direct path dies', () => {
     }
     const ds = replay(directState(), steps);
     const firstProbe = ds.find((d) => d.probe);
-    expect(firstProbe?.at).toBe(1_250 + 2 * 250); // the first sample at least STALL_MS into the stall
+    expect(firstProbe?.at).toBe(1_250 + 250); // the first sample STALL_MS after the first silent one
     const relayed = ds.find((d) => d.state.kind === 'relay');
     expect(relayed?.at).toBe(2_750);
     expect(relayed?.use).toEqual({ path: 'relay', force: true });
@@ -297,27 +304,36 @@ describe('mode auto: a direct path dies', () => {
 describe('mode auto: upgrade back to direct (make before break)', () => {
   const slotAt = (ms: number) => ({ currentMs: T0 + ms, nextMs: T0 + ms + 120_000 });
 
-  it('joins the shared slot, points direct with a probe, and is direct once the probe returns', () => {
+  it('joins the shared slot, points direct, probes once WireGuard is seen direct, and is direct on the answer', () => {
+    const quietProxy = { txPackets: 40, rxPackets: 38 };
     const ds = replay(relayState(), [
       { at: 119_000, o: { endpoint: PROXY, slots: { currentMs: T0, nextMs: T0 + 120_000 } } },
-      { at: 120_100, o: { endpoint: PROXY, slots: slotAt(120_000) } },
-      { at: 120_350, o: { endpoint: DIRECT, slots: slotAt(120_000) } },
       {
-        at: 120_600,
+        at: 120_100,
+        o: { endpoint: PROXY, proxy: { txPackets: 39, rxPackets: 38 }, slots: slotAt(120_000) },
+      },
+      { at: 120_140, o: { endpoint: DIRECT, proxy: quietProxy, slots: slotAt(120_000) } },
+      {
+        at: 120_150,
         o: {
           endpoint: DIRECT,
+          proxy: quietProxy,
           slots: slotAt(120_000),
-          probe: { sentAtMs: T0 + 120_360, ok: true, rttMs: 0.7 },
+          probe: { sentAtMs: T0 + 120_141, ok: true, rttMs: 0.7 },
         },
       },
     ]);
     expect(ds[0]?.wakeAtMs).toBe(T0 + 120_000);
     expect(ds[1]?.state).toMatchObject({ kind: 'trying', upgradeFrom: 'handshake-timeout' });
     expect(ds[1]?.use).toEqual({ path: 'direct', force: true });
-    expect(ds[1]?.probe).toBe(true);
+    // A probe sent before WireGuard points direct proves nothing: wait for the apply, look again soon.
+    expect(ds[1]?.probe).toBe(false);
+    expect(ds[1]?.wakeAtMs).toBe(T0 + 120_100 + RESAMPLE_MS);
+    expect(ds[2]?.state).toMatchObject({ quiet: { atMs: T0 + 120_140, proxy: quietProxy } });
     expect(ds[2]?.probe).toBe(true);
     expect(ds[3]?.state.kind).toBe('direct');
-    expect(changes(ds)).toEqual([{ at: 120_600, from: 'relay', to: 'direct', reason: 'upgraded' }]);
+    expect(ds[3]?.use).toEqual({ path: 'direct', force: false });
+    expect(changes(ds)).toEqual([{ at: 120_150, from: 'relay', to: 'direct', reason: 'upgraded' }]);
   });
 
   it('a failed attempt returns to the proxy within 1 s, with no path-change event', () => {
@@ -383,6 +399,179 @@ describe('mode auto: upgrade back to direct (make before break)', () => {
     ]);
     expect(ds[0]?.state.kind).toBe('trying');
     expect(ds[0]?.use).toEqual({ path: 'direct', force: true });
+  });
+});
+
+describe('upgrade proof: the proxy must carry nothing between the direct sample and the answer', () => {
+  const slot = { currentMs: T0 + 120_000, nextMs: T0 + 240_000 };
+  const at = (
+    endpoint: string,
+    tx: number,
+    rx: number,
+    probe?: { sentAt: number; ok: boolean },
+  ): Partial<PathObservation> => ({
+    endpoint,
+    slots: slot,
+    proxy: { txPackets: tx, rxPackets: rx },
+    ...(probe ? { probe: { sentAtMs: T0 + probe.sentAt, ok: probe.ok, rttMs: 1 } } : {}),
+  });
+
+  it('recorded flap (blackhole still on): a probe that went out and came back through the relay is no proof', () => {
+    // cone2's view, pinged every 10 ms by cone1 while the drop is on. cone2 joins the slot late (120 390); cone1's
+    // attempt ends at 121 000 and its pings come through the relay again: WireGuard roams to the proxy, the agent's
+    // forced apply points it direct again, and a probe sent between a direct sample and the next roam travels
+    // through the relay and is answered. The sample after the answer sees a direct endpoint: the old rule (endpoint
+    // direct + probe answered) upgraded here, and the pair flapped relay → direct → relay (liveness-lost).
+    const ds = replay(relayState('liveness-lost'), [
+      { at: 120_390, o: at(PROXY, 5_000, 5_000) },
+      { at: 120_430, o: at(DIRECT, 5_002, 5_003) },
+      { at: 120_680, o: at(DIRECT, 5_002, 5_003) },
+      { at: 120_930, o: at(DIRECT, 5_002, 5_003, { sentAt: 120_431, ok: false }) },
+      { at: 121_180, o: at(PROXY, 5_020, 5_021, { sentAt: 120_431, ok: false }) },
+      { at: 121_210, o: at(PROXY, 5_023, 5_024, { sentAt: 120_431, ok: false }) },
+      { at: 121_240, o: at(DIRECT, 5_026, 5_027, { sentAt: 120_681, ok: false }) },
+      // The probe sent at 121 242 left through the proxy (tx +1) and its answer came back through it (rx +1).
+      { at: 121_267, o: at(DIRECT, 5_028, 5_029, { sentAt: 121_242, ok: true }) },
+      { at: 121_300, o: at(PROXY, 5_031, 5_032, { sentAt: 121_242, ok: true }) },
+      { at: 121_390, o: at(PROXY, 5_040, 5_041, { sentAt: 121_242, ok: true }) },
+      { at: 121_420, o: at(PROXY, 5_043, 5_044) },
+      { at: 124_000, o: at(PROXY, 5_300, 5_301) },
+    ]);
+    expect(ds.map((d) => d.state.kind)).toEqual([
+      'trying',
+      'trying',
+      'trying',
+      'trying',
+      'trying',
+      'trying',
+      'trying',
+      'trying',
+      'trying',
+      'relay',
+      'relay',
+      'relay',
+    ]);
+    // No probe before WireGuard is seen direct, and none while it points at the proxy.
+    expect(ds.map((d) => d.probe)).toEqual([
+      false,
+      true,
+      true,
+      true,
+      false,
+      false,
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
+    // The answered probe restarts the proof from that sample instead of counting.
+    expect(ds[7]?.state).toMatchObject({ quiet: { atMs: T0 + 121_267 } });
+    // Back on the proxy, forced, within the 1 s the attempt may cost; no path change was ever reported.
+    const back = ds[9];
+    expect(back?.use).toEqual({ path: 'relay', force: true });
+    expect((back?.at ?? 0) - 120_390).toBeLessThanOrEqual(UPGRADE_WINDOW_MS);
+    expect(back?.state).toMatchObject({ kind: 'relay', reason: 'liveness-lost' });
+    expect(ds[10]?.use).toEqual({ path: 'relay', force: true });
+    expect(changes(ds)).toEqual([]);
+  });
+
+  it('recorded legit upgrade (drop lifted, traffic flowing): proof after the roam fight, well inside 1 s', () => {
+    // cone1's view: it joins first; cone2's relayed replies roam WireGuard back to the proxy once before cone2
+    // points direct too; from then on the proxy is silent and the first answered probe upgrades.
+    const ds = replay(relayState('liveness-lost'), [
+      { at: 120_010, o: at(PROXY, 8_000, 8_000) },
+      { at: 120_045, o: at(PROXY, 8_001, 8_002) },
+      { at: 120_080, o: at(DIRECT, 8_003, 8_004) },
+      { at: 120_110, o: at(PROXY, 8_005, 8_007) },
+      { at: 120_140, o: at(DIRECT, 8_006, 8_008) },
+      { at: 120_143, o: { ...at(DIRECT, 8_006, 8_008, { sentAt: 120_141, ok: true }), rxBytes: 900 } },
+      { at: 120_393, o: { ...at(DIRECT, 8_006, 8_008), rxBytes: 5_000, txBytes: 5_000 } },
+      { at: 120_643, o: { ...at(DIRECT, 8_006, 8_008), rxBytes: 9_000, txBytes: 9_000 } },
+    ]);
+    expect(ds.map((d) => [d.state.kind, d.use.path, d.use.force, d.probe])).toEqual([
+      ['trying', 'direct', true, false],
+      ['trying', 'direct', true, false],
+      ['trying', 'direct', true, true],
+      ['trying', 'direct', true, false],
+      ['trying', 'direct', true, true],
+      ['direct', 'direct', false, false],
+      ['direct', 'direct', false, false],
+      ['direct', 'direct', false, false],
+    ]);
+    expect(changes(ds)).toEqual([{ at: 120_143, from: 'relay', to: 'direct', reason: 'upgraded' }]);
+    expect(120_143 - 120_010).toBeLessThan(UPGRADE_WINDOW_MS);
+  });
+
+  const attempt = (): PathState => ({
+    kind: 'trying',
+    sinceMs: T0,
+    deadlineMs: T0 + 1_000,
+    upgradeFrom: 'liveness-lost',
+    quiet: { atMs: T0 + 100, proxy: { txPackets: 10, rxPackets: 10 } },
+  });
+  it.each([
+    [
+      'proxy tx moved (the probe left through the relay)',
+      at(DIRECT, 11, 10, { sentAt: 150, ok: true }),
+      'trying',
+    ],
+    [
+      'proxy rx moved (the answer came through the relay)',
+      at(DIRECT, 10, 11, { sentAt: 150, ok: true }),
+      'trying',
+    ],
+    ['probe sent before the quiet sample', at(DIRECT, 10, 10, { sentAt: 90, ok: true }), 'trying'],
+    ['probe lost', at(DIRECT, 10, 10, { sentAt: 150, ok: false }), 'trying'],
+    ['WireGuard roamed to the proxy', at(PROXY, 10, 10, { sentAt: 150, ok: true }), 'trying'],
+    [
+      'proxy silent, answered after the quiet sample',
+      at(DIRECT, 10, 10, { sentAt: 150, ok: true }),
+      'direct',
+    ],
+  ] as const)('%s → %s', (_why, o, kind) => {
+    const [d] = replay(attempt(), [{ at: 300, o }]);
+    expect(d?.state.kind).toBe(kind);
+  });
+});
+
+describe('mode switches from every state (no agent restart)', () => {
+  const states: Record<string, PathState> = {
+    trying: { kind: 'trying', sinceMs: T0, deadlineMs: T0 + 30_000 },
+    upgrading: { kind: 'trying', sinceMs: T0, deadlineMs: T0 + 1_000, upgradeFrom: 'liveness-lost' },
+    direct: directState(),
+    relay: relayState(),
+  };
+  it.each([
+    // [from state, mode, endpoint seen, next state kind, use, change (from→to reason) or none]
+    ['trying', 'never', DIRECT, 'direct', { path: 'direct', force: false }, undefined],
+    ['upgrading', 'never', DIRECT, 'direct', { path: 'direct', force: false }, 'relay→direct mode-never'],
+    ['direct', 'never', DIRECT, 'direct', { path: 'direct', force: false }, undefined],
+    ['relay', 'never', PROXY, 'direct', { path: 'direct', force: true }, 'relay→direct mode-never'],
+    ['trying', 'always', DIRECT, 'relay', { path: 'relay', force: true }, 'direct→relay mode-always'],
+    ['upgrading', 'always', DIRECT, 'relay', { path: 'relay', force: true }, undefined],
+    ['direct', 'always', DIRECT, 'relay', { path: 'relay', force: true }, 'direct→relay mode-always'],
+    ['relay', 'always', PROXY, 'relay', { path: 'relay', force: true }, undefined],
+  ] as const)('%s, mode → %s (WireGuard at %s) → %s', (from, mode, endpoint, kind, use, change) => {
+    const [d] = replay(states[from]!, [{ at: 500, o: { timers: { ...AUTO, mode }, endpoint } }]);
+    expect(d?.state.kind).toBe(kind);
+    expect(d?.use).toEqual(use);
+    expect(d?.probe).toBe(false);
+    const c = d?.change;
+    expect(c ? `${c.from}→${c.to} ${c.reason}` : undefined).toBe(change);
+  });
+
+  it('the relay removed (provider gone) during an upgrade attempt: back at once, then direct is tried', () => {
+    const ds = replay(states.upgrading!, [
+      { at: 300, o: { endpoint: DIRECT, proxyEndpoint: undefined, relayReady: false } },
+      { at: 550, o: { endpoint: DIRECT, proxyEndpoint: undefined, relayReady: false } },
+    ]);
+    expect(ds[0]?.state).toMatchObject({ kind: 'relay', reason: 'liveness-lost' });
+    expect(ds[1]?.state).toMatchObject({ kind: 'trying' });
+    expect(ds[1]?.state).not.toHaveProperty('upgradeFrom');
+    expect(ds[1]?.use).toEqual({ path: 'direct', force: true });
+    expect(changes(ds)).toEqual([{ at: 550, from: 'relay', to: 'direct', reason: 'mode-auto' }]);
   });
 });
 

@@ -18,9 +18,14 @@ export interface NetlinkDataplaneOptions {
 /**
  * The Dataplane over @wirekube/netlink's appliers. Calls are serialized: one rtnetlink socket cannot interleave
  * two dumps (the kernel answers EBUSY), and the agent's timers (reconcile, endpoint re-check) may fire together.
+ * A read of the WireGuard device waits only for the socket, not for a whole apply: an apply holds it one surface
+ * at a time, so path selection's 250 ms sampling slips in between surfaces instead of waiting for routes, rules,
+ * sysctls and iptables (a second or more on a loaded node, which delayed noticing a dead direct path).
  */
 export class NetlinkDataplane implements Dataplane {
   private queue: Promise<unknown> = Promise.resolve();
+  /** Held by each single use of the kernel sockets: a read, or one surface of an apply. */
+  private socket: Promise<unknown> = Promise.resolve();
   /** Peer names by key, remembered across applies so that a removed peer is still logged by its name. */
   private readonly names = new Map<string, string>();
 
@@ -35,15 +40,17 @@ export class NetlinkDataplane implements Dataplane {
   }
 
   readDevice(name: string): Promise<DeviceSnapshot | undefined> {
-    return this.serial(() => this.readDeviceNow(name));
+    return this.exclusive(() => this.readDeviceNow(name));
   }
 
   createDevice(name: string, mtu: number): Promise<void> {
-    return this.serial(() => this.createDeviceNow(name, mtu));
+    return this.serial(() => this.exclusive(() => this.createDeviceNow(name, mtu)));
   }
 
   deleteDevice(name: string): Promise<void> {
-    return this.serial(() => this.appliers.wireguard.deleteInterface(name).then(() => undefined));
+    return this.serial(() =>
+      this.exclusive(() => this.appliers.wireguard.deleteInterface(name).then(() => undefined)),
+    );
   }
 
   apply(desired: DesiredNode, device?: DeviceSnapshot): Promise<ApplySummary> {
@@ -51,16 +58,24 @@ export class NetlinkDataplane implements Dataplane {
   }
 
   hostAddresses(exclude: string): Promise<string[]> {
-    return this.serial(() => this.hostAddressesNow(exclude));
+    return this.serial(() => this.exclusive(() => this.hostAddressesNow(exclude)));
   }
 
   async close(): Promise<void> {
-    await this.serial(() => this.appliers.close());
+    await this.serial(() => this.exclusive(() => this.appliers.close()));
   }
 
+  /** Whole operations, one after the other (two applies never interleave their surfaces). */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.queue.then(fn, fn);
     this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** One use of the sockets at a time. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.socket.then(fn, fn);
+    this.socket = run.catch(() => undefined);
     return run;
   }
 
@@ -95,17 +110,19 @@ export class NetlinkDataplane implements Dataplane {
     const { device } = desired;
     const actual = snapshot ? toDeviceState(device.name, snapshot) : undefined;
     // The interface first: routes through it cannot be installed before it exists, up, with its MTU.
-    const wg = await this.appliers.interface(device.name).set(
-      {
-        mtu: device.mtu,
-        device: {
-          privateKey: device.privateKey,
-          listenPort: device.listenPort,
-          fwmark: device.fwmark,
-          peers: device.peers.map(toNetlinkPeer),
+    const wg = await this.exclusive(() =>
+      this.appliers.interface(device.name).set(
+        {
+          mtu: device.mtu,
+          device: {
+            privateKey: device.privateKey,
+            listenPort: device.listenPort,
+            fwmark: device.fwmark,
+            peers: device.peers.map(toNetlinkPeer),
+          },
         },
-      },
-      actual ? { actual } : {},
+        actual ? { actual } : {},
+      ),
     );
     for (const p of device.peers) this.names.set(p.publicKey, p.name);
     const nameOf = (key: string) => this.names.get(key) ?? key;
@@ -120,7 +137,7 @@ export class NetlinkDataplane implements Dataplane {
     const failures: Array<{ surface: string; error: unknown }> = [];
     const attempt = async (surface: string, fn: () => Promise<void>) => {
       try {
-        await fn();
+        await this.exclusive(fn);
       } catch (error) {
         failures.push({ surface, error });
       }

@@ -6,21 +6,28 @@ import {
   type ResolvedMeshSpec,
   type WireKubePeer,
 } from '@wirekube/crd-types';
-import { errorMessage, ReconcileLoop, type ReconcileResult, type Reconciler } from '@wirekube/kube-runtime';
+import {
+  type Clock,
+  errorMessage,
+  ReconcileLoop,
+  type ReconcileResult,
+  type Reconciler,
+  systemClock,
+} from '@wirekube/kube-runtime';
 import { formatIp, tryParseEndpoint } from '@wirekube/netlink';
 import type { Logger } from 'pino';
 import type { DeviceSnapshot } from '../dataplane/types.js';
 import type { DesiredNode, ObservedPeer } from '../plan/types.js';
-import { Prober } from '../probe/prober.js';
-import { ProbeResponder } from '../probe/responder.js';
-import { RelayConnection } from '../relay/connection.js';
+import { type LivenessProber, Prober } from '../probe/prober.js';
+import { type LivenessResponder, ProbeResponder } from '../probe/responder.js';
+import { RelayConnection, type RelayLink } from '../relay/connection.js';
 import type { RelayServiceReader } from '../relay/services.js';
 import { managedTarget, needsNodeAddresses, type RelayTarget, relayLookup } from '../relay/target.js';
 import { reachability } from './eligibility.js';
 import { peerTransports, withPaths } from './endpoints.js';
 import type { PathMetrics } from './metrics.js';
 import { type PathChange, type PathPeer, PathSelector, type SelectorInput } from './selector.js';
-import type { PathTimers, ProbeResult, Reachability } from './types.js';
+import type { PathTimers, ProbeResult, ProxyActivity, Reachability } from './types.js';
 
 /** The managed relay's Service is read again this often (it changes when a load balancer gets its address). */
 const SERVICE_REFRESH_MS = 30_000;
@@ -29,6 +36,8 @@ const SERVICE_RETRY_MS = 5_000;
 /** While a relay is configured, its readiness is looked at at least this often. */
 const RELAY_POLL_MS = 1_000;
 const IDLE_POLL_MS = 5_000;
+/** A probe still unanswered after this may be followed by another (the first may have died at a NAT). */
+const REPROBE_IN_FLIGHT_MS = 250;
 
 /** What the agent's reconcile pass knows, handed over once per pass. */
 export interface PathContext {
@@ -55,11 +64,14 @@ export interface PathControllerOptions {
   onChange(change: PathChange): void;
   services?: RelayServiceReader;
   relayService: { namespace: string; name: string };
+  /** The clock of the sampling loop, and `now` unless that is given. */
+  clock?: Clock;
+  /** Wall-clock milliseconds (the upgrade slots are computed from it on both nodes). */
   now?: () => number;
   /** Tests substitute the relay and the probe pieces. */
-  relay?: RelayConnection;
-  prober?: Prober;
-  responder?: ProbeResponder;
+  relay?: RelayLink;
+  prober?: LivenessProber;
+  responder?: LivenessResponder;
 }
 
 /**
@@ -69,11 +81,12 @@ export interface PathControllerOptions {
  */
 export class PathController implements Reconciler {
   private readonly selector = new PathSelector();
-  private readonly relay: RelayConnection;
-  private readonly prober: Prober;
-  private readonly responder: ProbeResponder;
+  private readonly relay: RelayLink;
+  private readonly prober: LivenessProber;
+  private readonly responder: LivenessResponder;
   private readonly probes = new Map<string, ProbeResult>();
-  private readonly inFlight = new Set<string>();
+  /** When the newest unanswered probe per peer was sent. */
+  private readonly inFlight = new Map<string, number>();
   private readonly loop: ReconcileLoop;
   private readonly now: () => number;
   private context?: {
@@ -85,7 +98,8 @@ export class PathController implements Reconciler {
   private protectedKey = '';
 
   constructor(private readonly options: PathControllerOptions) {
-    this.now = options.now ?? Date.now;
+    const clock = options.clock ?? systemClock;
+    this.now = options.now ?? (() => clock.now());
     this.relay =
       options.relay ??
       new RelayConnection({
@@ -93,9 +107,9 @@ export class PathController implements Reconciler {
         privateKey: options.privateKey,
         log: options.log,
       });
-    this.prober = options.prober ?? new Prober();
+    this.prober = options.prober ?? new Prober({ now: this.now });
     this.responder = options.responder ?? new ProbeResponder(options.log);
-    this.loop = new ReconcileLoop({ name: 'path', reconciler: this, log: options.log, debounceMs: 0 });
+    this.loop = new ReconcileLoop({ name: 'path', reconciler: this, log: options.log, debounceMs: 0, clock });
   }
 
   start(): void {
@@ -205,11 +219,15 @@ export class PathController implements Reconciler {
   }
 
   private sendProbe(publicKey: string, address: string): void {
-    if (this.inFlight.has(publicKey)) return;
-    this.inFlight.add(publicKey);
+    const sentAtMs = this.now();
+    const pending = this.inFlight.get(publicKey);
+    if (pending !== undefined && sentAtMs - pending < REPROBE_IN_FLIGHT_MS) return;
+    this.inFlight.set(publicKey, sentAtMs);
     void this.prober.probe(address).then((result) => {
-      this.inFlight.delete(publicKey);
-      this.probes.set(publicKey, result);
+      if (this.inFlight.get(publicKey) === result.sentAtMs) this.inFlight.delete(publicKey);
+      // The newest probe's answer counts: a slow timeout of an older one must not hide it.
+      const known = this.probes.get(publicKey);
+      if (!known || result.sentAtMs >= known.sentAtMs) this.probes.set(publicKey, result);
       this.options.metrics.probe(result.ok, result.rttMs);
       this.loop.trigger('probe');
     });
@@ -263,7 +281,14 @@ export class PathController implements Reconciler {
       local,
       peers,
       proxyEndpoint: (key) => this.relay.proxyEndpoint(key),
+      proxyActivity: (key) => this.proxyActivity(key),
     };
+  }
+
+  private proxyActivity(publicKey: string): ProxyActivity | undefined {
+    const c = this.relay.proxyCounters(publicKey);
+    // A datagram the proxy dropped (relay not ready, queue full) still left WireGuard towards the relay.
+    return c ? { txPackets: c.txPackets + c.txDrops, rxPackets: c.rxPackets } : undefined;
   }
 
   /** The relay to connect to, or none (mode never, no provider, or not locatable yet: logged). */

@@ -10,5 +10,6 @@ export type {
   PathState,
   PathTimers,
   ProbeResult,
+  ProxyActivity,
   Reachability,
 } from './types.js';

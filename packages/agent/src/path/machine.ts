@@ -1,11 +1,28 @@
-import type { Path, PathChangeReason, PathDecision, PathObservation, PathState } from './types.js';
+import type {
+  Path,
+  PathChangeReason,
+  PathDecision,
+  PathObservation,
+  PathState,
+  ProxyActivity,
+} from './types.js';
 
 /** WireGuard's stats are sampled this often while a direct path carries traffic (local reads, no packets). */
 export const SAMPLE_MS = 250;
-/** Sending without hearing back for this long is worth a probe: the direct path may be dead. */
-export const STALL_MS = 300;
+/**
+ * Sending without hearing back for this long is worth a probe: the direct path may be dead. One sample period:
+ * the stall is stamped at the first silent sample (already up to a period into it), so the probe goes out at
+ * the next one. Budget to the relay after a drop: ≤ 2 samples (0.5 s) + probe timeout (1 s) + one apply,
+ * measured 2.1–2.3 s end to end in the lab with 300 ms here; a false stall costs one 13-byte probe, nothing more.
+ */
+export const STALL_MS = SAMPLE_MS;
 /** An upgrade attempt points WireGuard direct for at most this long: a failed attempt costs ≤ 1 s. */
 export const UPGRADE_WINDOW_MS = 1_000;
+/**
+ * While an upgrade attempt waits for WireGuard to point direct (the agent is applying it), it looks this soon: the
+ * proof starts at the first sample that sees the direct endpoint, and the whole attempt has UPGRADE_WINDOW_MS.
+ */
+export const RESAMPLE_MS = 30;
 /** A slot is joined only this early in it, so both sides' windows overlap even when their ticks do not. */
 export const SLOT_JOIN_MS = 400;
 /** After moving a peer to the relay, its endpoint is held there this long before a different one counts as a roam. */
@@ -53,7 +70,9 @@ function step(state: PathState, o: PathObservation, now: number): PathDecision {
   if (mode === 'never') {
     const s: PathState = state.kind === 'direct' ? state : { ...direct(o, now), byMode: true };
     const change = state.kind === 'direct' ? undefined : changeTo(state, 'direct', 'mode-never');
-    return decision(s, { path: 'direct', force: onLoopback(o) }, false, undefined, change);
+    // Off the proxy even while it still exists: the relay connection is being closed in this very pass.
+    const offProxy = onLoopback(o) || atProxy(o);
+    return decision(s, { path: 'direct', force: offProxy }, false, undefined, change);
   }
   if (mode === 'always') {
     const s =
@@ -100,13 +119,26 @@ function trying(
   );
 }
 
+/**
+ * A make-before-break attempt from the relay. Success needs proof that the direct path carried a round trip:
+ * a probe sent after a sample at which WireGuard pointed direct, answered while the proxy's counters for the
+ * peer stayed where they were at that sample. The endpoint alone is not proof: when the other side is back on
+ * the relay, its packets roam WireGuard to the proxy, the probe and its answer travel through the relay, and the
+ * agent's forced apply points WireGuard direct again before the next sample — direct endpoint, answered probe,
+ * dead direct path (the blackhole flap). The proxy counting nothing in between rules that out: neither the
+ * probe nor its answer went through it, so both went direct.
+ */
 function upgrading(
   state: Extract<PathState, { kind: 'trying' }>,
   o: PathObservation,
   now: number,
 ): PathDecision {
-  const probedSince = o.probe?.ok === true && o.probe.sentAtMs >= state.sinceMs;
-  if (probedSince && !atProxy(o)) {
+  const pointsDirect = o.endpoint !== undefined && !atProxy(o) && !onLoopback(o);
+  const proxy = o.proxy ?? { txPackets: 0, rxPackets: 0 };
+  const stillQuiet = pointsDirect && state.quiet !== undefined && sameActivity(state.quiet.proxy, proxy);
+  const quiet = stillQuiet ? state.quiet : pointsDirect ? { atMs: now, proxy } : undefined;
+  const answered = o.probe?.ok === true && quiet !== undefined && o.probe.sentAtMs >= quiet.atMs;
+  if (stillQuiet && answered) {
     return decision(direct(o, now), { path: 'direct', force: false }, false);
   }
   if (now >= state.deadlineMs || !relayUsable(o)) {
@@ -114,8 +146,21 @@ function upgrading(
     const back: PathState = { kind: 'relay', sinceMs: now, reason: state.upgradeFrom ?? 'handshake-timeout' };
     return decision(back, { path: 'relay', force: true }, false, now + RELAY_SETTLE_MS);
   }
-  // Our own short attempt: the endpoint is held direct even if a relayed packet roams it back meanwhile.
-  return decision(state, { path: 'direct', force: true }, true, Math.min(state.deadlineMs, now + SAMPLE_MS));
+  // Our own short attempt: the endpoint is held direct even if a relayed packet roams it back meanwhile. A probe
+  // is only worth sending once a quiet sample exists: one sent before it could not prove anything.
+  const held: PathState = {
+    kind: 'trying',
+    sinceMs: state.sinceMs,
+    deadlineMs: state.deadlineMs,
+    ...(state.upgradeFrom ? { upgradeFrom: state.upgradeFrom } : {}),
+    ...(quiet ? { quiet } : {}),
+  };
+  return decision(
+    held,
+    { path: 'direct', force: true },
+    quiet !== undefined,
+    Math.min(state.deadlineMs, now + (quiet ? SAMPLE_MS : RESAMPLE_MS)),
+  );
 }
 
 function directStep(
@@ -177,7 +222,7 @@ function relayStep(
       deadlineMs: now + UPGRADE_WINDOW_MS,
       upgradeFrom: state.reason,
     };
-    return decision(attempt, { path: 'direct', force: true }, true, now + SAMPLE_MS);
+    return decision(attempt, { path: 'direct', force: true }, false, now + RESAMPLE_MS);
   }
   const wakes = [
     settling ? state.sinceMs + RELAY_SETTLE_MS : undefined,
@@ -224,6 +269,10 @@ function decision(
     ...(wakeAtMs !== undefined ? { wakeAtMs } : {}),
     ...(change ? { change } : {}),
   };
+}
+
+function sameActivity(a: ProxyActivity, b: ProxyActivity): boolean {
+  return a.txPackets === b.txPackets && a.rxPackets === b.rxPackets;
 }
 
 function relayUsable(o: PathObservation): boolean {

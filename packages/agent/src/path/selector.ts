@@ -10,6 +10,7 @@ import type {
   PathState,
   PathTimers,
   ProbeResult,
+  ProxyActivity,
   Reachability,
 } from './types.js';
 
@@ -31,6 +32,8 @@ export interface SelectorInput {
   peers: readonly PathPeer[];
   relayReady: boolean;
   proxyEndpoint(publicKey: string): string | undefined;
+  /** The proxy's packet counters for a peer, read when its machine steps (undefined: no proxy socket). */
+  proxyActivity(publicKey: string): ProxyActivity | undefined;
   /** WireGuard's per-peer state by public key. */
   observed: ReadonlyMap<string, ObservedPeer>;
   /** The last finished probe per public key. */
@@ -114,6 +117,7 @@ export class PathSelector {
     const wg = input.observed.get(peer.publicKey);
     const proxyEndpoint = input.proxyEndpoint(peer.publicKey);
     const probe = input.probes.get(peer.publicKey);
+    const proxy = input.proxyActivity(peer.publicKey);
     return {
       timers: input.timers,
       relayReady: input.relayReady,
@@ -123,6 +127,7 @@ export class PathSelector {
       ...(wg?.lastHandshakeMs ? { lastHandshakeMs: wg.lastHandshakeMs } : {}),
       rxBytes: wg?.rxBytes ?? 0,
       txBytes: wg?.txBytes ?? 0,
+      ...(proxy ? { proxy } : {}),
       ...(probe ? { probe } : {}),
       slots: attemptSlots(input.localKey, peer.publicKey, input.timers.directRetryIntervalMs, nowMs),
     };

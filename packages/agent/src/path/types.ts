@@ -35,6 +35,19 @@ export interface ProbeResult {
 }
 
 /**
+ * The local relay proxy's per-peer packet counters (cumulative, reset when its socket is reopened). Counts, not
+ * the proxy's last-activity times: those are on the monotonic clock and the machine's `now` is the wall clock
+ * (the upgrade slots need one both nodes share), so comparing counts between two samples is the clock-free test
+ * of "nothing went through the proxy in between".
+ */
+export interface ProxyActivity {
+  /** Datagrams WireGuard handed to the proxy for this peer (forwarded to the relay or dropped). */
+  txPackets: number;
+  /** Datagrams the proxy delivered from the relay to WireGuard for this peer. */
+  rxPackets: number;
+}
+
+/**
  * Everything the machine looks at for one peer, read once per tick. Counters are WireGuard's cumulative
  * per-peer byte counters; `proxy` is the relay proxy's view of the same peer.
  */
@@ -51,6 +64,8 @@ export interface PathObservation {
   lastHandshakeMs?: number;
   rxBytes: number;
   txBytes: number;
+  /** The proxy's counters for this peer, when a proxy socket exists for it. */
+  proxy?: ProxyActivity;
   probe?: ProbeResult;
   /** Coordinated upgrade slots for this pair, shared by both sides (see `attemptSlots`). */
   slots: AttemptSlots;
@@ -82,6 +97,12 @@ export type PathState =
       deadlineMs: number;
       /** Present on an upgrade attempt: the reason the peer was relayed, kept if the attempt fails. */
       upgradeFrom?: PathChangeReason;
+      /**
+       * Upgrade attempts only: the sample from which the proof is measured — WireGuard pointed direct then, and
+       * the proxy's counters must not move until a probe sent after it is answered. Absent until WireGuard is
+       * seen pointing direct; dropped and taken again whenever the proxy carries a packet or WireGuard roams.
+       */
+      quiet?: { atMs: number; proxy: ProxyActivity };
     }
   | {
       kind: 'direct';

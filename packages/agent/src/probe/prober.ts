@@ -13,11 +13,18 @@ interface Pending {
   sentAtHr: bigint;
 }
 
+/** A liveness prober as path selection uses it (the real one below; tests substitute their own). */
+export interface LivenessProber {
+  /** Resolves with the result (never rejects); `sentAtMs` is on the prober's clock. */
+  probe(address: string): Promise<ProbeResult>;
+  close(): void;
+}
+
 /**
  * Sends liveness probes through the tunnel to a peer's first AllowedIP and waits for its agent's answer. One
  * socket for every peer (the kernel routes each probe into the tunnel, source = our mesh address).
  */
-export class Prober {
+export class Prober implements LivenessProber {
   private readonly sockets = new Map<4 | 6, Socket>();
   private readonly pending = new Map<bigint, Pending>();
 

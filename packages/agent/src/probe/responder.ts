@@ -3,11 +3,17 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import { decodeProbe, encodeProbe, PROBE_PORT } from './codec.js';
 
+/** What answers peers' probes, as path selection drives it: `set(address)`, `set(undefined)` stops it. */
+export interface LivenessResponder {
+  set(address: string | undefined): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * Answers peers' liveness probes on this node's mesh address. Bound to that address only (not 0.0.0.0), so it
  * is reached through the tunnel and not from the node's LANs. `set(address)` moves it; `set(undefined)` stops it.
  */
-export class ProbeResponder {
+export class ProbeResponder implements LivenessResponder {
   private socket?: Socket;
   private address?: string;
   private reportedFailure?: string;

@@ -30,12 +30,18 @@ export interface RelayView {
   proxyCounters(peerKey: string): PeerProxyCounters | undefined;
 }
 
+/** The relay side of the node as path selection drives it: one verb, `set(desired)`, and its view. */
+export interface RelayLink extends RelayView {
+  set(desired: DesiredRelay): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * The node's one relay connection (a RelayPool, one client per replica) and the UDP proxy WireGuard talks to,
  * behind one verb: `set(desired)`. Reconnects with the relay client's 1–30 s backoff; a new target replaces
  * the old connection, no target closes it.
  */
-export class RelayConnection implements RelayView {
+export class RelayConnection implements RelayLink {
   private pool?: RelayPool;
   private proxy?: UdpProxy;
   private targetKey?: string;

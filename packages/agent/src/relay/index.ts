@@ -2,6 +2,7 @@ export {
   type DesiredRelay,
   RelayConnection,
   type RelayConnectionOptions,
+  type RelayLink,
   type RelayView,
 } from './connection.js';
 export { KubeRelayServiceReader, type RelayServiceReader } from './services.js';
