@@ -40,19 +40,28 @@ function get(url: string): Promise<number> {
   });
 }
 
-export async function startRegistry(start: RegistryStart): Promise<LabRegistry> {
-  const storage = join(start.dir, 'storage');
+/**
+ * Writes docker-registry's config (storage under `dir`, listening on `listen`) and returns its path. The lab's
+ * registry and the release test's loopback one share it, so both serve the same way.
+ */
+export function writeRegistryConfig(dir: string, listen: string): string {
+  const storage = join(dir, 'storage');
   mkdirSync(storage, { recursive: true });
-  const config = join(start.dir, 'config.yml');
+  const config = join(dir, 'config.yml');
   writeFileSync(
     config,
     stringify({
       version: 0.1,
       log: { level: 'warn', accesslog: { disabled: true } },
       storage: { filesystem: { rootdirectory: storage }, delete: { enabled: true } },
-      http: { addr: `0.0.0.0:${REGISTRY_PORT}` },
+      http: { addr: listen },
     }),
   );
+  return config;
+}
+
+export async function startRegistry(start: RegistryStart): Promise<LabRegistry> {
+  const config = writeRegistryConfig(start.dir, `0.0.0.0:${REGISTRY_PORT}`);
   const process = start.shell.spawn(['docker-registry', 'serve', config]);
   const address = `${start.address}:${REGISTRY_PORT}`;
   const rootAddress = `${start.rootAddress}:${REGISTRY_PORT}`;

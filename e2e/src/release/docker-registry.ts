@@ -1,10 +1,10 @@
 // A bare OCI registry on loopback (Debian's docker-registry, plain HTTP), for the release test when no lab is
 // needed: the same server the lab runs in its control-plane namespace (e2e/src/registry/server.ts).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { type LabProcess, signalGroup, spawnTracked } from '../exec/process.js';
+import { writeRegistryConfig } from '../registry/server.js';
 import { onExit } from '../state/exit-hooks.js';
 import { freeLoopbackPort, waitForHttp } from './loopback.js';
 
@@ -18,20 +18,9 @@ export interface LoopbackRegistry {
 
 export async function startLoopbackRegistry(timeoutMs = 20_000): Promise<LoopbackRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'wirekube-oci-'));
-  const storage = join(dir, 'storage');
-  mkdirSync(storage);
   const port = await freeLoopbackPort();
   const address = `127.0.0.1:${port}`;
-  const config = join(dir, 'config.yml');
-  writeFileSync(
-    config,
-    stringify({
-      version: 0.1,
-      log: { level: 'warn', accesslog: { disabled: true } },
-      storage: { filesystem: { rootdirectory: storage }, delete: { enabled: true } },
-      http: { addr: address },
-    }),
-  );
+  const config = writeRegistryConfig(dir, address);
   const process = spawnTracked(['docker-registry', 'serve', config]);
   // A test killed mid-run must not leave the server (its own process group) or its storage behind.
   const forget = onExit(() => {
