@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLab, type Lab, type LabHost } from '../src/index.js';
 import {
   type ChartInstall,
+  helmUpgrade,
   installMesh,
   labelNodes,
   MESH_HOSTS,
@@ -339,23 +340,9 @@ describe('WireKube through its chart on a real four-node cluster', () => {
     const relayed = continuousPing(lab.host('sym'), lab.host('cone1').address, 0.05);
     await new Promise((r) => setTimeout(r, 2_000));
     const began = performance.now();
-    await install
-      .helm([
-        'upgrade',
-        RELEASE,
-        install.released.chart,
-        '--version',
-        install.released.chartVersion,
-        '--plain-http',
-        '--namespace',
-        NAMESPACE,
-        '--reuse-values',
-        '--set',
-        `agent.image.tag=${tag}`,
-      ])
-      .catch((error) => {
-        throw failure(error);
-      });
+    await helmUpgrade(install, [`agent.image.tag=${tag}`]).catch((error) => {
+      throw failure(error);
+    });
     await waitRolledOut(lab, 'daemonset', `${RELEASE}-agent`, 300_000, 4).catch((error) => {
       throw failure(error);
     });

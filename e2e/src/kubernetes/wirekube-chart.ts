@@ -86,10 +86,14 @@ export async function prepareChart(lab: Lab, dir: string): Promise<ChartInstall>
   };
 }
 
-/** `helm install wirekube oci://…/charts/wirekube -n wirekube-system --create-namespace -f values.yaml`. */
-export async function helmInstall(install: ChartInstall): Promise<CommandResult> {
+/** `helm <verb> wirekube oci://…/charts/wirekube --version … -n wirekube-system`, plus `extra`. */
+function helmRelease(
+  install: ChartInstall,
+  verb: 'install' | 'upgrade',
+  extra: string[],
+): Promise<CommandResult> {
   return install.helm([
-    'install',
+    verb,
     RELEASE,
     install.released.chart,
     '--version',
@@ -97,10 +101,18 @@ export async function helmInstall(install: ChartInstall): Promise<CommandResult>
     '--plain-http',
     '--namespace',
     NAMESPACE,
-    '--create-namespace',
-    '-f',
-    install.valuesFile,
+    ...extra,
   ]);
+}
+
+/** `helm install wirekube oci://…/charts/wirekube -n wirekube-system --create-namespace -f values.yaml`. */
+export async function helmInstall(install: ChartInstall): Promise<CommandResult> {
+  return helmRelease(install, 'install', ['--create-namespace', '-f', install.valuesFile]);
+}
+
+/** `helm upgrade` of the installed release with the values it has, plus `--set` of each given value. */
+export async function helmUpgrade(install: ChartInstall, set: readonly string[]): Promise<CommandResult> {
+  return helmRelease(install, 'upgrade', ['--reuse-values', ...set.flatMap((v) => ['--set', v])]);
 }
 
 export async function labelNodes(lab: Lab, names: readonly string[], on = true): Promise<void> {
