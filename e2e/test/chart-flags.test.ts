@@ -18,6 +18,8 @@ const valueSets = ['default', ...readdirSync(join(chart, 'ci')).filter((f) => f.
 /** Where each program's options are parsed (flags and the environment variables they fall back to). */
 const optionSources: Record<string, string> = {
   agent: 'packages/agent/src/cli/options.ts',
+  // The relay link is the agent program's `relay-link` command.
+  'relay-link': 'packages/agent/src/cli/options.ts',
   relay: 'packages/relay/src/program/config.ts',
   controller: 'packages/controller/src/cli/options.ts',
 };
