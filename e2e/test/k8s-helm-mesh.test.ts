@@ -131,9 +131,8 @@ function continuousPing(from: LabHost, to: string, intervalS: number) {
 }
 
 /**
- * Issue 14 wants a relayed pair to carry traffic again within 2 s of an agent restart on either end. Measured
- * here it takes far longer (33-47 s gaps under load 30: the relay client and path state restart with the agent),
- * so the test reports the gaps against this target and asserts only that the pair resumes.
+ * Issue 14: a relayed pair carries traffic again within 2 s of an agent restart on either end. The relay
+ * connection and proxy live in the relay-link DaemonSet (OnDelete), so rolling the agents leaves them forwarding.
  */
 const RELAY_RESUME_TARGET_S = 2;
 
@@ -275,6 +274,7 @@ describe('WireKube through its chart on a real four-node cluster', () => {
       new Map([
         ['agent', `${RELEASE}-agent`],
         ['wireguard-go', 'default'],
+        ['relay-link', 'default'],
         ['controller', `${RELEASE}-controller`],
         ['relay', `${RELEASE}-relay`],
       ]),
@@ -291,8 +291,8 @@ describe('WireKube through its chart on a real four-node cluster', () => {
       for (const container of pod.spec.containers) {
         expect(container.env?.map((e) => e.name) ?? [], pod.metadata.name).not.toContain('KUBECONFIG');
       }
-      // The relay and wireguard-go talk to no API server: no token in their pods at all.
-      if (component === 'relay' || component === 'wireguard-go') {
+      // The relay, wireguard-go and the relay link talk to no API server: no token in their pods at all.
+      if (component === 'relay' || component === 'wireguard-go' || component === 'relay-link') {
         expect(pod.spec.automountServiceAccountToken, pod.metadata.name).toBe(false);
         expect(
           pod.spec.volumes?.some((v) => v.projected),
@@ -323,7 +323,7 @@ describe('WireKube through its chart on a real four-node cluster', () => {
     expect(await can(`${RELEASE}-relay`, 'list', 'wirekubepeers.wirekube.io')).toBe('no');
     expect(await can('default', 'list', 'wirekubepeers.wirekube.io')).toBe('no');
   }, 60_000);
-  it('helm upgrade to a new agent image rolls the agents: 0 lost on a direct pair, relayed pairs resume (2 s target measured)', async () => {
+  it('helm upgrade to a new agent image rolls the agents: 0 lost on a direct pair, relayed pairs resume within 2 s', async () => {
     const local = (await import('../src/registry/local-images.js')).localProgramImages;
     const { images } = await local();
     const tag = `${install.released.chartVersion}-upgrade.${process.pid}`;
@@ -332,6 +332,10 @@ describe('WireKube through its chart on a real four-node cluster', () => {
     const wgBefore = (await pods('app.kubernetes.io/component=wireguard-go'))
       .map((p) => p.metadata.uid)
       .sort();
+    const linksBefore = (await pods('app.kubernetes.io/component=relay-link'))
+      .map((p) => p.metadata.uid)
+      .sort();
+    expect(linksBefore).toHaveLength(4);
     const agentsBefore = new Set(
       (await pods('app.kubernetes.io/component=agent')).map((p) => p.metadata.uid),
     );
@@ -357,6 +361,10 @@ describe('WireKube through its chart on a real four-node cluster', () => {
     expect(
       (await pods('app.kubernetes.io/component=wireguard-go')).map((p) => p.metadata.uid).sort(),
     ).toEqual(wgBefore);
+    // So is the relay link (OnDelete): the relayed pairs' proxy sockets and relay connections never closed.
+    expect(
+      (await pods('app.kubernetes.io/component=relay-link')).map((p) => p.metadata.uid).sort(),
+    ).toEqual(linksBefore);
     const directLost = lostOf(d.received, d.seqs);
     const gaps = gapsOf(r.replies, 0.05);
     const directGaps = gapsOf(d.replies, 0.01);
@@ -371,9 +379,9 @@ describe('WireKube through its chart on a real four-node cluster', () => {
     expect(d.sent, d.output.slice(-500)).toBeGreaterThan(1000);
     expect(directLost, d.output.slice(-500)).toBe(0);
     expect(r.replies.length, r.output.slice(-500)).toBeGreaterThan(100);
-    // The relayed pair comes back; how fast is the note above (the 2 s target is not met yet: issue 10's relay
-    // path restarts with the agent), so only "it resumes" is asserted.
-    await waitFor(() => pingOnce(lab.host('sym'), lab.host('cone1')), 60_000, 'the relayed pair to resume');
+    // Every outage of the relayed pair across the roll of all four agents is within the target.
+    expect(gaps.filter((g) => g > RELAY_RESUME_TARGET_S), r.output.slice(-500)).toEqual([]);
+    await waitFor(() => pingOnce(lab.host('sym'), lab.host('cone1')), 10_000, 'the relayed pair to answer');
   }, 480_000);
 
   it('a node unlabelled and its WireKubePeer deleted: the cleanup job leaves no rule, route, interface or key', async () => {
