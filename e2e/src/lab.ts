@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { type ControlPlane, startControlPlane } from './controlplane/index.js';
 import { createPki } from './controlplane/pki.js';
 import { LabError, LabSpecError } from './errors.js';
-import { NamespaceShell, type ProcessSink } from './exec/netns.js';
+import { NamespaceShell, type ProcessSink, wirekubeRunDir } from './exec/netns.js';
 import { type LabProcess, spawnTracked } from './exec/process.js';
 import { run } from './exec/run.js';
 import { createHost, type LabHost } from './host.js';
@@ -208,9 +208,11 @@ export async function createLab(options: LabOptions = {}): Promise<Lab> {
     lab = new LabRun(id, plan, state, dir);
     // The mount point for every host's private wireguard directory must exist in the root filesystem.
     mkdirSync('/run/wireguard', { recursive: true });
+    mkdirSync('/run/wirekube', { recursive: true });
     for (const host of plan.hosts) {
       const wireguardDir = join(dir, 'hosts', host.name, 'wireguard');
       mkdirSync(wireguardDir, { recursive: true });
+      mkdirSync(wirekubeRunDir(wireguardDir), { recursive: true, mode: 0o700 });
       lab.hosts.push(createHost(host, lab.shell(host.netns, wireguardDir), wireguardDir));
     }
     for (const router of plan.routers) lab.addRouter(router);

@@ -362,9 +362,9 @@ describe('WireKube through its chart on a real four-node cluster', () => {
       (await pods('app.kubernetes.io/component=wireguard-go')).map((p) => p.metadata.uid).sort(),
     ).toEqual(wgBefore);
     // So is the relay link (OnDelete): the relayed pairs' proxy sockets and relay connections never closed.
-    expect(
-      (await pods('app.kubernetes.io/component=relay-link')).map((p) => p.metadata.uid).sort(),
-    ).toEqual(linksBefore);
+    expect((await pods('app.kubernetes.io/component=relay-link')).map((p) => p.metadata.uid).sort()).toEqual(
+      linksBefore,
+    );
     const directLost = lostOf(d.received, d.seqs);
     const gaps = gapsOf(r.replies, 0.05);
     const directGaps = gapsOf(d.replies, 0.01);
@@ -380,7 +380,10 @@ describe('WireKube through its chart on a real four-node cluster', () => {
     expect(directLost, d.output.slice(-500)).toBe(0);
     expect(r.replies.length, r.output.slice(-500)).toBeGreaterThan(100);
     // Every outage of the relayed pair across the roll of all four agents is within the target.
-    expect(gaps.filter((g) => g > RELAY_RESUME_TARGET_S), r.output.slice(-500)).toEqual([]);
+    expect(
+      gaps.filter((g) => g > RELAY_RESUME_TARGET_S),
+      r.output.slice(-500),
+    ).toEqual([]);
     await waitFor(() => pingOnce(lab.host('sym'), lab.host('cone1')), 10_000, 'the relayed pair to answer');
   }, 480_000);
 

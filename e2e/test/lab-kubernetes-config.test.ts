@@ -63,6 +63,7 @@ describe('node configuration', () => {
     expect(paths.binds.map((bind) => bind.target)).toEqual([
       '/var/lib/wirekube',
       '/run/wireguard',
+      '/run/wirekube',
       '/var/lib/kubelet',
       '/var/log/containers',
     ]);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { LabTimeoutError } from '../errors.js';
 import { labPath } from '../tools.js';
 import { sleep } from './pids.js';
@@ -24,24 +24,29 @@ export interface ProcessSink {
   started(process: LabProcess): void;
 }
 
-// wireguard-go keeps its UAPI sockets in /var/run/wireguard, which is not per network namespace. `ip netns
-// exec` already gives each command a private mount namespace, so a bind mount of a per-host directory there
-// is seen by that command and its children only.
-const WITH_PRIVATE_WIREGUARD = 'mount --bind "$0" /run/wireguard && exec "$@"';
+// wireguard-go keeps its UAPI sockets in /var/run/wireguard, and the agent's relay link its control socket in
+// /run/wirekube: neither is per network namespace. `ip netns exec` already gives each command a private mount
+// namespace, so bind mounts of per-host directories there are seen by that command and its children only.
+const WITH_PRIVATE_RUN_DIRS =
+  'mount --bind "$0" /run/wireguard && mount --bind "$1" /run/wirekube && shift && exec "$@"';
+
+/** The per-host directory mounted over /run/wirekube, beside the host's wireguard directory. */
+export const wirekubeRunDir = (wireguardDir: string) => join(dirname(wireguardDir), 'wirekube-run');
 
 /** Runs commands and processes inside one lab namespace. */
 export class NamespaceShell {
   constructor(
     readonly netns: string,
     private readonly sink: ProcessSink,
-    /** A root-namespace directory to mount over /run/wireguard for everything run here. */
+    /** A root-namespace directory to mount over /run/wireguard for everything run here (and its sibling
+     * `wirekube-run` over /run/wirekube). */
     readonly wireguardDir?: string,
   ) {}
 
-  /** The argv that runs `argv` inside this namespace (with the private /run/wireguard when there is one). */
+  /** The argv that runs `argv` inside this namespace (with the private run directories when there are). */
   wrap(argv: readonly string[]): string[] {
     const inside = this.wireguardDir
-      ? ['sh', '-c', WITH_PRIVATE_WIREGUARD, this.wireguardDir, ...argv]
+      ? ['sh', '-c', WITH_PRIVATE_RUN_DIRS, this.wireguardDir, wirekubeRunDir(this.wireguardDir), ...argv]
       : argv;
     return ['ip', 'netns', 'exec', this.netns, ...inside];
   }

@@ -31,6 +31,7 @@ export interface NodePaths {
 export const NODE_BIND_TARGETS = [
   '/var/lib/wirekube',
   '/run/wireguard',
+  '/run/wirekube',
   '/var/lib/kubelet',
   '/var/log/containers',
 ];
@@ -54,6 +55,8 @@ export function nodePaths(dir: string, wireguardDir: string): NodePaths {
     binds: [
       { source: `${dir}/wirekube`, target: '/var/lib/wirekube' },
       { source: wireguardDir, target: '/run/wireguard' },
+      // The relay-link's control socket (each node its own relay link).
+      { source: `${dir}/wirekube-run`, target: '/run/wirekube' },
       { source: `${dir}/kubelet`, target: '/var/lib/kubelet' },
       { source: `${dir}/containers-logs`, target: '/var/log/containers' },
     ],
