@@ -53,6 +53,8 @@ export class WireGuard implements WireGuardBackend {
 
   private readonly logger: Logger | undefined;
   private readonly onClose: (() => Promise<void>) | undefined;
+  /** Interfaces already reported as adopted by this backend. */
+  private readonly adopted = new Set<string>();
 
   constructor(
     private readonly io: WireGuardDeviceIO,
@@ -100,9 +102,13 @@ export class WireGuard implements WireGuardBackend {
 
   async ensureInterface(iface: string): Promise<{ created: boolean; pid?: number }> {
     if (await this.io.exists(iface)) {
-      this.logger?.info({ event: 'wireguard-interface-adopted', iface, backend: this.kind });
+      // The agent ensures the interface on every pass: adoption is news once per interface, not every pass.
+      const level = this.adopted.has(iface) ? 'debug' : 'info';
+      this.adopted.add(iface);
+      this.logger?.[level]({ event: 'wireguard-interface-adopted', iface, backend: this.kind });
       return { created: false };
     }
+    this.adopted.delete(iface);
     const { pid } = await this.io.create(iface);
     this.logger?.info({ event: 'wireguard-interface-created', iface, backend: this.kind, pid });
     return pid === undefined ? { created: true } : { created: true, pid };

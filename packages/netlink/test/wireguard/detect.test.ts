@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { NetlinkError } from '../../src/errors.js';
 import type { Links } from '../../src/rtnl/links.js';
@@ -72,5 +73,18 @@ describe('findDevice', () => {
     up = true;
     expect(await wg.ensureInterface('wg0')).toEqual({ created: false });
     expect(await wg.findDevice('wg0')).toMatchObject({ name: 'wg0', peers: [] });
+  });
+});
+
+describe('ensureInterface logging', () => {
+  it('reports an adopted interface once, not on every pass', async () => {
+    const lines: { event?: string; level?: number }[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const uapi = fakeUapi(new DeviceModel());
+    uapi.alive = async () => true;
+    const wg = new WireGuard(new UserspaceDeviceIO(uapi, { start: async () => ({ pid: 42 }) }), { logger });
+    for (let i = 0; i < 3; i++) expect(await wg.ensureInterface('wg0')).toEqual({ created: false });
+    const adopted = lines.filter((l) => l.event === 'wireguard-interface-adopted');
+    expect(adopted.map((l) => l.level)).toEqual([30, 20, 20]);
   });
 });
