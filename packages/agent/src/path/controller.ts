@@ -50,6 +50,8 @@ export interface PathContext {
   publicIP?: string;
   hostAddresses: readonly string[];
   natType: NatType;
+  /** WireGuard's per-peer state read this pass: a peer first seen already on its proxy is adopted as relayed. */
+  observed?: ReadonlyMap<string, ObservedPeer>;
 }
 
 export interface PathControllerOptions {
@@ -161,7 +163,7 @@ export class PathController implements Reconciler {
       this.protectedKey = protectedKey;
       queueMicrotask(() => void this.options.requestApply());
     }
-    const input = this.fullInput();
+    const input = this.fullInput(ctx.observed);
     const nowMs = this.now();
     const peersByKey = new Map(this.context.input.peers.map((p) => [p.publicKey, p]));
     return withPaths(
@@ -194,8 +196,13 @@ export class PathController implements Reconciler {
   async reconcile(): Promise<ReconcileResult> {
     const { log, metrics } = this.options;
     const configured = this.target !== undefined;
-    metrics.relayState(configured, this.relay.ready);
     if (!this.context) return { requeueAfterMs: IDLE_POLL_MS };
+    try {
+      await this.relay.refresh?.();
+    } catch (error) {
+      log.debug({ event: 'relay-refresh-failed', err: errorMessage(error) }, 'relay view not refreshed');
+    }
+    metrics.relayState(configured, this.relay.ready);
     const device = await this.options.readDevice(this.context.mesh.interfaceName);
     const observed = new Map((device?.peers ?? []).map((p) => [p.publicKey, p]));
     const input = this.fullInput(observed);
