@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { initialState, next, RELAY_SETTLE_MS, SLOT_JOIN_MS, UPGRADE_WINDOW_MS } from '../src/path/machine.js';
 import { attemptSlots } from '../src/path/schedule.js';
 import { type PathPeer, PathSelector, type SelectorInput } from '../src/path/selector.js';
-import type { PathObservation, PathTimers, Reachability } from '../src/path/types.js';
+import type { PathObservation, PathState, PathTimers, Reachability } from '../src/path/types.js';
 import type { ObservedPeer } from '../src/plan/types.js';
 
 const T0 = 1_800_000_000_000;
@@ -136,5 +136,15 @@ describe('adoption at start', () => {
     );
     expect(d.state.kind).toBe('trying');
     expect(d.use).toEqual({ path: 'direct', force: true });
+  });
+
+  it('a relay-link that was restarted (new proxy port): the stale loopback endpoint is replaced at once', () => {
+    const relayed: PathState = { kind: 'relay', sinceMs: T0 - 60_000, reason: 'adopted' };
+    const d = next(relayed, obs({ endpoint: '127.0.0.1:39999', proxyEndpoint: PROXY }), T0);
+    expect(d.state).toBe(relayed);
+    expect(d.use).toEqual({ path: 'relay', force: true });
+    expect(d.change).toBeUndefined();
+    // Once in place, it is held no more than any relayed peer.
+    expect(next(relayed, obs({ endpoint: PROXY }), T0).use).toEqual({ path: 'relay', force: false });
   });
 });

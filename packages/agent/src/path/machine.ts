@@ -236,7 +236,9 @@ function relayStep(
     o.directPossible ? o.slots.nextMs : undefined,
   ];
   const wakeAtMs = min(wakes);
-  return decision(state, { path: 'relay', force: settling }, false, wakeAtMs);
+  // A loopback endpoint that is not the proxy's is a port of a relay-link that was restarted: nothing listens
+  // there any more, so it is replaced at once rather than waiting for the peer's packets to roam it.
+  return decision(state, { path: 'relay', force: settling || onLoopback(o) }, false, wakeAtMs);
 }
 
 function toRelay(now: number, reason: PathChangeReason, force = true): PathDecision {
