@@ -143,7 +143,23 @@ export class PathController implements Reconciler {
    */
   async prepare(ctx: PathContext): Promise<DesiredNode> {
     const { log } = this.options;
-    this.target = await this.relayTarget(ctx.mesh);
+    const target = await this.relayTarget(ctx.mesh);
+    if (targetKey(target) !== targetKey(this.target)) {
+      // The connection itself may be opened in the relay-link process (its own log): say here what was asked.
+      log.info(
+        target
+          ? {
+              event: 'relay-target-set',
+              host: target.host,
+              port: target.port,
+              source: target.source,
+              pool: target.pool,
+            }
+          : { event: 'relay-target-set', host: null },
+        target ? 'relay target set' : 'no relay target',
+      );
+    }
+    this.target = target;
     const peerKeys = ctx.desired.device.peers.map((p) => p.publicKey);
     try {
       await this.relay.set({
@@ -334,6 +350,10 @@ export class PathController implements Reconciler {
     this.service = { key, atMs: nowMs, ...(target ? { target } : {}) };
     return target;
   }
+}
+
+function targetKey(target: RelayTarget | undefined): string {
+  return target ? `${target.host}:${target.port}/${target.pool}/${target.source}` : '';
 }
 
 function timersOf(mesh: ResolvedMeshSpec): PathTimers {
