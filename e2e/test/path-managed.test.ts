@@ -77,6 +77,12 @@ describe('managed relay found through its Service', () => {
     expect([...mesh.agents.values()].some((a) => a.process.output().includes('"event":"relay-opened"'))).toBe(
       false,
     );
+    // The connection is opened in the relay-link process: the agent's own word for asking it is relay-target-set.
+    expect(
+      [...mesh.agents.values()].some((a) =>
+        a.process.output().includes('"event":"relay-target-set","host":"'),
+      ),
+    ).toBe(false);
   });
 
   it('once the ingress is filled in, the symmetric↔cone pair relays through it and pings both ways', async () => {

@@ -73,6 +73,19 @@ export class MeshFixture {
     return join(this.stateDir, host.name, 'keys');
   }
 
+  /**
+   * The host's relay-link socket. Every lab host shares one filesystem, so the default /run/wirekube would be
+   * one socket for all of them: each host gets its own, as each node has its own /run/wirekube.
+   */
+  relayLinkSocketOf(host: LabHost): string {
+    return join(this.stateDir, host.name, 'run', 'relay-link.sock');
+  }
+
+  /** Where the relay-link an agent starts on this host writes its log. */
+  relayLinkLogOf(host: LabHost): string {
+    return join(this.stateDir, host.name, 'relay-link.log');
+  }
+
   startAgent(host: LabHost, options: AgentOptions = {}): RunningAgent {
     const keyDir = options.keyDir ?? this.keyDirOf(host);
     const process = host.spawn([
@@ -89,6 +102,10 @@ export class MeshFixture {
       '9543',
       '--reconcile-interval-ms',
       '1000',
+      '--relay-link-socket',
+      this.relayLinkSocketOf(host),
+      '--relay-link-log',
+      this.relayLinkLogOf(host),
       ...(options.args ?? []),
     ]);
     const agent = { host, process, keyDir };

@@ -15,7 +15,11 @@ import { fileKeySource } from './keys/store.js';
 import { KubeAgentApi } from './kube/api.js';
 import { ApiServerEndpoints, apiServerSliceInformer } from './kube/api-server-endpoints.js';
 import { AgentMetrics } from './metrics/metrics.js';
+import { RelayConnection, type RelayLink } from './relay/connection.js';
+import { runRelayLink } from './relay/link-process.js';
+import { RemoteRelayLink } from './relay/remote-link.js';
 import { KubeRelayServiceReader } from './relay/services.js';
+import { relayLinkSpawner } from './relay/spawn.js';
 import { queryStunServers } from './stun/binding.js';
 
 /** The API server's addresses: never to be routed into the tunnel the agent needs the API server to build. */
@@ -35,6 +39,29 @@ async function apiServerAddresses(kc: KubeConfig, log: Logger): Promise<string[]
   }
 }
 
+/** The node's relay side as `--relay-link` says: in the relay-link process (spawned or external), or in here. */
+function relayLinkFor(
+  options: ReturnType<typeof parseOptions>,
+  keys: { publicKey: string; privateKey: string },
+  log: Logger,
+): RelayLink {
+  if (options.relayLink === 'in-process') return new RelayConnection({ ...keys, log });
+  return new RemoteRelayLink({
+    socketPath: options.relayLinkSocket,
+    keys: { publicKey: keys.publicKey, privateKey: keys.privateKey },
+    log,
+    ...(options.relayLink === 'spawn'
+      ? {
+          spawn: relayLinkSpawner({
+            socketPath: options.relayLinkSocket,
+            logLevel: options.logLevel,
+            ...(options.relayLinkLog ? { logPath: options.relayLinkLog } : {}),
+          }),
+        }
+      : {}),
+  });
+}
+
 async function main(): Promise<number> {
   let options: ReturnType<typeof parseOptions>;
   try {
@@ -50,6 +77,10 @@ async function main(): Promise<number> {
     }
     throw error;
   }
+  if (options.command === 'relay-link') {
+    const linkLog = pino({ level: options.logLevel, base: { component: 'wirekube-relay-link' } });
+    return runRelayLink({ socketPath: options.relayLinkSocket, log: linkLog });
+  }
   const log = pino({
     level: options.logLevel,
     base: { component: 'wirekube-agent', node: options.nodeName },
@@ -60,6 +91,7 @@ async function main(): Promise<number> {
       interfaceName: options.interfaceName ?? 'wire_kube',
       keyDir: options.keyDir,
       backend: options.backend,
+      relayLinkSocket: options.relayLinkSocket,
       logger: log,
     });
     return 0;
@@ -108,6 +140,7 @@ async function main(): Promise<number> {
         registry: metrics.registry,
       }),
       relayServices: new KubeRelayServiceReader(kc),
+      relayLink: (keys, linkLog) => relayLinkFor(options, keys, linkLog),
     },
   );
   apiServerEndpoints.start();

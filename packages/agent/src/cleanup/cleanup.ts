@@ -1,11 +1,14 @@
 import type { Logger } from 'pino';
 import { emptyingSteps, type NodeAppliers, openNodeAppliers } from '../dataplane/appliers.js';
+import { type RelayLinkStopResult, stopRelayLink } from '../relay/link-stop.js';
 import { type KeyDirResult, removeKeyDir } from './key-dir.js';
 
 export interface CleanupOptions {
   interfaceName: string;
   keyDir: string;
   backend: 'auto' | 'kernel' | 'userspace';
+  /** The relay-link's socket: a running relay-link is stopped over it, and the file removed. */
+  relayLinkSocket?: string;
   logger: Logger;
   /** Substitute appliers (tests); default: the node's own, as the dataplane opens them. */
   appliers?: NodeAppliers;
@@ -21,6 +24,8 @@ export interface CleanupReport {
   keyEntriesRemoved: number;
   /** The key directory itself stays when it is a mount point (the cleanup Job's hostPath volume). */
   keyDirKept: boolean;
+  /** A relay-link answered and was stopped. */
+  relayLinkStopped: boolean;
 }
 
 /**
@@ -50,7 +55,18 @@ export async function cleanupNode(options: CleanupOptions): Promise<CleanupRepor
     keyDirRemoved: options.keyDir,
     keyEntriesRemoved: 0,
     keyDirKept: false,
+    relayLinkStopped: false,
   };
+  // First: the relay connection goes before the interface it feeds.
+  const socket = options.relayLinkSocket;
+  if (socket) {
+    const link = await step<RelayLinkStopResult | undefined>(
+      'relay-link',
+      () => stopRelayLink(socket),
+      undefined,
+    );
+    report.relayLinkStopped = link?.stopped ?? false;
+  }
   const appliers = await step(
     'open',
     async () => options.appliers ?? (await openNodeAppliers({ backend: options.backend, logger: log })),

@@ -18,8 +18,13 @@ export const DEFAULT_ENDPOINT_PRECEDENCE: readonly EndpointDiscoveryMethod[] = [
 
 export type BackendChoice = 'auto' | 'kernel' | 'userspace';
 
+/** Where the node's relay connection lives (CONTRACTS: the relay link process). */
+export type RelayLinkMode = 'spawn' | 'external' | 'in-process';
+export const RELAY_LINK_MODES: readonly RelayLinkMode[] = ['spawn', 'external', 'in-process'];
+export const DEFAULT_RELAY_LINK_SOCKET = '/run/wirekube/relay-link.sock';
+
 export interface AgentOptions {
-  command: 'run' | 'cleanup';
+  command: 'run' | 'cleanup' | 'relay-link';
   nodeName: string;
   kubeconfig?: string;
   keyDir: string;
@@ -42,6 +47,11 @@ export interface AgentOptions {
   /** Where the managed relay Service and gateway health Leases live. */
   namespace: string;
   relayService: string;
+  relayLink: RelayLinkMode;
+  /** The relay-link's unix socket (`relay-link --socket`, the agent's `--relay-link-socket`). */
+  relayLinkSocket: string;
+  /** Where a relay-link the agent starts writes its log (appended); default: discarded. */
+  relayLinkLog?: string;
 }
 
 /** A bad flag or environment value, named, so the pod's log says exactly what to fix. */
@@ -60,10 +70,13 @@ export class HelpRequested extends Error {
   }
 }
 
-export const USAGE = `wirekube-agent [run|cleanup] [options]
+export const USAGE = `wirekube-agent [run|cleanup|relay-link] [options]
 
   run (default)            join this node to the mesh and keep it in sync
-  cleanup                  remove WireKube's interface, routes, rules, iptables rules and keys from this node
+  cleanup                  remove WireKube's interface, routes, rules, iptables rules and keys from this node,
+                           and stop the relay-link
+  relay-link               hold this node's relay connection and WireGuard's loopback proxy, driven by the agent
+                           over a unix socket; outlives agent restarts (no credentials, no capabilities needed)
 
 options (flag, or environment variable):
   --node-name NAME         NODE_NAME                  this node's name (required for run)
@@ -87,6 +100,12 @@ options (flag, or environment variable):
   --log-level LEVEL        LOG_LEVEL                  default: info
   --namespace NS           POD_NAMESPACE              managed relay Service, gateway health Leases; default: wirekube-system
   --relay-service NAME     WIREKUBE_RELAY_SERVICE     managed relay Service in --namespace; default: wirekube-relay
+  --relay-link MODE        WIREKUBE_RELAY_LINK        spawn | external | in-process; default: spawn (connect to the
+                           relay-link, start it detached when none answers); external: connect only (its own
+                           DaemonSet); in-process: the relay connection inside the agent
+  --relay-link-socket PATH WIREKUBE_RELAY_LINK_SOCKET the relay-link's socket; default: ${DEFAULT_RELAY_LINK_SOCKET}
+  --socket PATH            WIREKUBE_RELAY_LINK_SOCKET relay-link only: the socket to serve; same default
+  --relay-link-log PATH    WIREKUBE_RELAY_LINK_LOG    spawn mode: append the started relay-link's log here
 `;
 
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): AgentOptions {
@@ -114,12 +133,16 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
       'persistent-keepalive': { type: 'string' },
       namespace: { type: 'string' },
       'relay-service': { type: 'string' },
+      'relay-link': { type: 'string' },
+      'relay-link-socket': { type: 'string' },
+      'relay-link-log': { type: 'string' },
+      socket: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) throw new HelpRequested();
   const command = positionals[0] ?? 'run';
-  if (command !== 'run' && command !== 'cleanup')
+  if (command !== 'run' && command !== 'cleanup' && command !== 'relay-link')
     throw new OptionsError(`unknown command "${command}"\n\n${USAGE}`);
   const nodeName = values['node-name'] ?? env['NODE_NAME'] ?? '';
   if (command === 'run' && !nodeName) throw new OptionsError('--node-name (or NODE_NAME) is required');
@@ -165,6 +188,15 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
   // WireGuard's field is a 16-bit number of seconds; 0 turns keepalives off.
   if (!/^\d+$/.test(keepaliveText.trim()) || persistentKeepalive > 65535)
     throw new OptionsError(`--persistent-keepalive must be 0..65535 seconds, got "${keepaliveText}"`);
+  const relayLink = (values['relay-link'] ?? env['WIREKUBE_RELAY_LINK'] ?? 'spawn') as RelayLinkMode;
+  if (!RELAY_LINK_MODES.includes(relayLink))
+    throw new OptionsError(`--relay-link must be ${RELAY_LINK_MODES.join(', ')}, got "${relayLink}"`);
+  const relayLinkSocket =
+    (command === 'relay-link' ? values.socket : values['relay-link-socket']) ??
+    env['WIREKUBE_RELAY_LINK_SOCKET'] ??
+    DEFAULT_RELAY_LINK_SOCKET;
+  if (!relayLinkSocket.startsWith('/'))
+    throw new OptionsError(`--relay-link-socket must be an absolute path, got "${relayLinkSocket}"`);
   const options: AgentOptions = {
     command,
     nodeName,
@@ -184,7 +216,11 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): A
     persistentKeepalive,
     namespace: values.namespace || env['POD_NAMESPACE'] || 'wirekube-system',
     relayService: values['relay-service'] || env['WIREKUBE_RELAY_SERVICE'] || 'wirekube-relay',
+    relayLink,
+    relayLinkSocket,
   };
+  const relayLinkLog = values['relay-link-log'] ?? env['WIREKUBE_RELAY_LINK_LOG'];
+  if (relayLinkLog) options.relayLinkLog = relayLinkLog;
   const kubeconfig = values.kubeconfig ?? env['KUBECONFIG'];
   if (kubeconfig) options.kubeconfig = kubeconfig;
   const iface = values.interface ?? env['WIREKUBE_INTERFACE'];

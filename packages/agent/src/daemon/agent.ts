@@ -22,6 +22,7 @@ import { PathMetrics } from '../path/metrics.js';
 import type { PathChange } from '../path/selector.js';
 import type { ProtectedAddressSource } from '../plan/protect.js';
 import type { DesiredNode } from '../plan/types.js';
+import type { RelayLink } from '../relay/connection.js';
 import type { RelayServiceReader } from '../relay/services.js';
 import { readNodeFacts } from './node-facts.js';
 import { type OwnEndpointDeps, type OwnEndpointOptions, publishOwnEndpoint } from './own-endpoint.js';
@@ -69,6 +70,8 @@ export interface AgentDeps {
   now?: () => number;
   /** Reads the managed relay's Service; without it only `provider: external` relays are used. */
   relayServices?: RelayServiceReader;
+  /** The node's relay side for its key pair (main: the relay-link process); default in-process. */
+  relayLink?: (keys: AgentKeys, log: Logger) => RelayLink;
 }
 
 /**
@@ -208,10 +211,12 @@ export class Agent implements HealthSource {
   /** Path selection (relay connection, probes, per-peer machines); it applies through this agent's loop. */
   private createPath(state: NodeState): PathController {
     this.pathMetrics ??= new PathMetrics(this.deps.metrics.registry);
+    const log = this.log.child({ component: 'path' });
     return new PathController({
       publicKey: state.keys.publicKey,
       privateKey: state.keys.privateKey,
-      log: this.log.child({ component: 'path' }),
+      log,
+      ...(this.deps.relayLink ? { relay: this.deps.relayLink(state.keys, log) } : {}),
       metrics: this.pathMetrics,
       readDevice: (name) => this.deps.dataplane.readDevice(name),
       requestApply: () => this.reconcileNow(),

@@ -84,7 +84,7 @@ export class AgentReconciler implements Reconciler {
         protectedAddresses: [...this.mainTableAddresses(), ...this.state.hostAddresses],
       }) ?? planned;
     const desired = this.deps.path
-      ? await this.deps.path.prepare(this.pathContext(withGateways, self))
+      ? await this.deps.path.prepare(this.pathContext(withGateways, self, observed))
       : withGateways;
     const summary = await dataplane.apply(desired, device);
     await this.deps.gateways?.afterApply();
@@ -140,7 +140,11 @@ export class AgentReconciler implements Reconciler {
     ];
   }
 
-  private pathContext(planned: DesiredNode, self: WireKubePeer | undefined) {
+  private pathContext(
+    planned: DesiredNode,
+    self: WireKubePeer | undefined,
+    observed: ReadonlyMap<string, ObservedPeer>,
+  ) {
     const { state } = this;
     const own = state.endpoint ? tryParseEndpoint(state.endpoint.endpoint) : undefined;
     return {
@@ -151,6 +155,7 @@ export class AgentReconciler implements Reconciler {
       ...(own ? { publicIP: formatIp(own.bytes) } : {}),
       hostAddresses: state.hostAddresses,
       natType: state.nat.natType,
+      observed,
     };
   }
 

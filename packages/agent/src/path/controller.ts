@@ -50,6 +50,8 @@ export interface PathContext {
   publicIP?: string;
   hostAddresses: readonly string[];
   natType: NatType;
+  /** WireGuard's per-peer state read this pass: a peer first seen already on its proxy is adopted as relayed. */
+  observed?: ReadonlyMap<string, ObservedPeer>;
 }
 
 export interface PathControllerOptions {
@@ -141,7 +143,23 @@ export class PathController implements Reconciler {
    */
   async prepare(ctx: PathContext): Promise<DesiredNode> {
     const { log } = this.options;
-    this.target = await this.relayTarget(ctx.mesh);
+    const target = await this.relayTarget(ctx.mesh);
+    if (targetKey(target) !== targetKey(this.target)) {
+      // The connection itself may be opened in the relay-link process (its own log): say here what was asked.
+      log.info(
+        target
+          ? {
+              event: 'relay-target-set',
+              host: target.host,
+              port: target.port,
+              source: target.source,
+              pool: target.pool,
+            }
+          : { event: 'relay-target-set', host: null },
+        target ? 'relay target set' : 'no relay target',
+      );
+    }
+    this.target = target;
     const peerKeys = ctx.desired.device.peers.map((p) => p.publicKey);
     try {
       await this.relay.set({
@@ -161,7 +179,7 @@ export class PathController implements Reconciler {
       this.protectedKey = protectedKey;
       queueMicrotask(() => void this.options.requestApply());
     }
-    const input = this.fullInput();
+    const input = this.fullInput(ctx.observed);
     const nowMs = this.now();
     const peersByKey = new Map(this.context.input.peers.map((p) => [p.publicKey, p]));
     return withPaths(
@@ -194,8 +212,13 @@ export class PathController implements Reconciler {
   async reconcile(): Promise<ReconcileResult> {
     const { log, metrics } = this.options;
     const configured = this.target !== undefined;
-    metrics.relayState(configured, this.relay.ready);
     if (!this.context) return { requeueAfterMs: IDLE_POLL_MS };
+    try {
+      await this.relay.refresh?.();
+    } catch (error) {
+      log.debug({ event: 'relay-refresh-failed', err: errorMessage(error) }, 'relay view not refreshed');
+    }
+    metrics.relayState(configured, this.relay.ready);
     const device = await this.options.readDevice(this.context.mesh.interfaceName);
     const observed = new Map((device?.peers ?? []).map((p) => [p.publicKey, p]));
     const input = this.fullInput(observed);
@@ -327,6 +350,10 @@ export class PathController implements Reconciler {
     this.service = { key, atMs: nowMs, ...(target ? { target } : {}) };
     return target;
   }
+}
+
+function targetKey(target: RelayTarget | undefined): string {
+  return target ? `${target.host}:${target.port}/${target.pool}/${target.source}` : '';
 }
 
 function timersOf(mesh: ResolvedMeshSpec): PathTimers {

@@ -32,10 +32,17 @@ export const KEEPALIVE_BYTES = 32;
 /** With no relay to fall back to, a dead direct path is probed again this often. */
 export const REPROBE_MS = 2_000;
 
-/** The first state of a peer that just appeared (or of every peer when the agent starts). */
+/**
+ * The first state of a peer that just appeared (or of every peer when the agent starts). A peer that WireGuard
+ * already sends to its proxy while the relay is ready was relayed by the previous agent (the relay-link kept the
+ * connection and the port): it is adopted as relayed, with no path change and no flip to direct, and is retried
+ * for direct on the normal slot schedule like any relayed peer.
+ */
 export function initialState(observation: PathObservation, nowMs: number): PathState {
   const { mode, handshakeTimeoutMs } = observation.timers;
   if (mode === 'always') return { kind: 'relay', sinceMs: nowMs, reason: 'mode-always' };
+  if (mode === 'auto' && atProxy(observation) && relayUsable(observation))
+    return { kind: 'relay', sinceMs: nowMs, reason: observation.directPossible ? 'adopted' : 'nat-types' };
   if (mode === 'auto' && !observation.directPossible && relayUsable(observation))
     return { kind: 'relay', sinceMs: nowMs, reason: 'nat-types' };
   if (mode === 'never') return direct(observation, nowMs);
@@ -229,7 +236,9 @@ function relayStep(
     o.directPossible ? o.slots.nextMs : undefined,
   ];
   const wakeAtMs = min(wakes);
-  return decision(state, { path: 'relay', force: settling }, false, wakeAtMs);
+  // A loopback endpoint that is not the proxy's is a port of a relay-link that was restarted: nothing listens
+  // there any more, so it is replaced at once rather than waiting for the peer's packets to roam it.
+  return decision(state, { path: 'relay', force: settling || onLoopback(o) }, false, wakeAtMs);
 }
 
 function toRelay(now: number, reason: PathChangeReason, force = true): PathDecision {

@@ -19,7 +19,9 @@ export type PathChangeReason =
   | 'liveness-lost'
   | 'upgraded'
   | 'roamed-direct'
-  | 'roamed-relay';
+  | 'roamed-relay'
+  /** Found on the relay at start-up (a previous agent relayed it): a state's reason, never a change's. */
+  | 'adopted';
 
 export interface PathTimers {
   mode: RelayMode;

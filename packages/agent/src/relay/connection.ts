@@ -33,6 +33,9 @@ export interface RelayView {
 /** The relay side of the node as path selection drives it: one verb, `set(desired)`, and its view. */
 export interface RelayLink extends RelayView {
   set(desired: DesiredRelay): Promise<void>;
+  /** Brings the view up to date (a link in another process caches it); awaited before each path sample. */
+  refresh?(): Promise<void>;
+  /** Releases this process's hold on the link (the relay-link process itself keeps running). */
   close(): Promise<void>;
 }
 
