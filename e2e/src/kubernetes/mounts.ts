@@ -39,7 +39,8 @@ export async function createNodeMountNamespace(
     mkdirSync(bind.source, { recursive: true });
     mkdirSync(bind.target, { recursive: true });
   }
-  const script = binds.map((_, i) => `mount --bind "$${2 * i + 1}" "$${2 * i + 2}"`).join(' && ');
+  // `${10}`, not `$10` (which sh reads as `$1` then `0`): there are more than four binds.
+  const script = binds.map((_, i) => `mount --bind "\${${2 * i + 1}}" "\${${2 * i + 2}}"`).join(' && ');
   await run([
     'nsenter',
     `--mount=${file}`,
