@@ -108,8 +108,9 @@ export class RemoteRelayLink implements RelayLink {
   }
 
   async close(): Promise<void> {
+    // Not waiting for a start in progress (up to a Node start-up): the attempt drops its session itself once it
+    // sees `closed`, and the detached process it started lives on for the next agent.
     this.closed = true;
-    await this.connecting?.catch(() => undefined);
     this.session?.close();
     this.session = undefined;
   }
