@@ -83,9 +83,10 @@ export class RemoteRelayLink implements RelayLink {
    */
   async set(desired: DesiredRelay): Promise<void> {
     this.desired = desired;
-    const session = this.session ?? (await this.connect(false));
+    // A quick look for a running relay-link does not count against the backoff: it is what adopts one at start.
+    const session = this.session ?? (await this.connect(false, false));
     if (!session) {
-      if (desired.target) this.reconnectSoon(true);
+      if (desired.target) this.reconnectSoon();
       return;
     }
     await this.send(session, desired);
@@ -107,8 +108,9 @@ export class RemoteRelayLink implements RelayLink {
   }
 
   async close(): Promise<void> {
+    // Not waiting for a start in progress (up to a Node start-up): the attempt drops its session itself once it
+    // sees `closed`, and the detached process it started lives on for the next agent.
     this.closed = true;
-    await this.connecting?.catch(() => undefined);
     this.session?.close();
     this.session = undefined;
   }
@@ -142,8 +144,8 @@ export class RemoteRelayLink implements RelayLink {
     );
   }
 
-  private reconnectSoon(now = false): void {
-    if (this.closed || this.connecting || (!now && this.now() < this.retryAtMs)) return;
+  private reconnectSoon(): void {
+    if (this.closed || this.connecting || this.now() < this.retryAtMs) return;
     void this.connect(this.options.spawn !== undefined && this.desired?.target !== undefined).then(
       async (session) => {
         if (session && this.desired) await this.send(session, this.desired).catch(() => undefined);
@@ -152,21 +154,22 @@ export class RemoteRelayLink implements RelayLink {
   }
 
   /** One attempt (with a start of the process when allowed); failures only move the backoff. */
-  private connect(allowSpawn: boolean): Promise<LinkSession | undefined> {
-    this.connecting ??= this.attempt(allowSpawn).finally(() => {
+  private connect(allowSpawn: boolean, backoff = true): Promise<LinkSession | undefined> {
+    this.connecting ??= this.attempt(allowSpawn, backoff).finally(() => {
       this.connecting = undefined;
     });
     return this.connecting;
   }
 
-  private async attempt(allowSpawn: boolean): Promise<LinkSession | undefined> {
+  private async attempt(allowSpawn: boolean, backoff: boolean): Promise<LinkSession | undefined> {
     const { socketPath, log } = this.options;
     const timeoutMs = this.options.requestTimeoutMs ?? 5_000;
     let session: LinkSession | undefined;
     try {
       session = await LinkSession.open(socketPath, timeoutMs);
     } catch (error) {
-      if (!allowSpawn || (error as LinkError).code !== 'unavailable') return this.failed(error);
+      if (!allowSpawn || (error as LinkError).code !== 'unavailable')
+        return backoff ? this.failed(error) : undefined;
       try {
         log.info({ event: 'relay-link-spawning', socket: socketPath }, 'starting the relay-link process');
         await this.options.spawn?.();

@@ -41,7 +41,12 @@ describe('relay-link process', () => {
   it('spawned detached; a client detaching leaves it running; stop ends it and removes the socket', async () => {
     dir = mkdtempSync(join(tmpdir(), 'wk-linkp-'));
     const socketPath = join(dir, 'run', 'relay-link.sock');
-    const started = await relayLinkSpawner({ socketPath, command: COMMAND, logPath: join(dir, 'log') })();
+    const started = await relayLinkSpawner({
+      socketPath,
+      command: COMMAND,
+      logPath: join(dir, 'log'),
+      readyTimeoutMs: 100_000,
+    })();
     pids.push(started.pid!);
     const link = new RemoteRelayLink({ socketPath, keys: nodeKeys(), log: silentLog });
     await link.set({ peers: [], wireguardPort: 51820 });
@@ -53,7 +58,7 @@ describe('relay-link process', () => {
     for (let i = 0; i < 100 && alive(started.pid!); i++) await new Promise((r) => setTimeout(r, 50));
     expect(alive(started.pid!)).toBe(false);
     expect(existsSync(socketPath)).toBe(false);
-  }, 60_000);
+  }, 150_000);
 
   it('SIGTERM: exits 0 and removes its socket', async () => {
     dir = mkdtempSync(join(tmpdir(), 'wk-linkp-'));
@@ -67,12 +72,13 @@ describe('relay-link process', () => {
     child.stdout.on('data', (d) => {
       out += d;
     });
-    for (let i = 0; i < 400 && !out.includes('relay-link-started'); i++)
+    // tsx start-up takes seconds on a loaded machine.
+    for (let i = 0; i < 2_000 && !out.includes('relay-link-started') && child.exitCode === null; i++)
       await new Promise((r) => setTimeout(r, 50));
     expect(out).toContain('"component":"wirekube-relay-link"');
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(existsSync(socketPath)).toBe(false);
-  }, 60_000);
+  }, 150_000);
 });

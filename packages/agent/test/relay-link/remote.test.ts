@@ -173,6 +173,29 @@ describe('RemoteRelayLink and the relay-link server', () => {
     expect(spawned).toBe(1);
   });
 
+  it('a failing spawn is retried with backoff, not on every pass', async () => {
+    const path = socketPath();
+    let spawned = 0;
+    const link = new RemoteRelayLink({
+      socketPath: path,
+      keys: nodeKeys(),
+      log: silentLog,
+      backoff: { initialMs: 60_000, maxMs: 60_000 },
+      spawn: async () => {
+        spawned++;
+        throw new Error('no such program');
+      },
+    });
+    cleanups.push(() => link.close());
+    for (let i = 0; i < 5; i++) {
+      await link.set({ target: target(), peers: [], wireguardPort: 51820 });
+      await link.refresh();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(spawned).toBe(1);
+    expect(link.ready).toBe(false);
+  });
+
   it('the link lost: not ready; a new relay-link on the socket gets the last desired state again', async () => {
     const path = socketPath();
     const s = await server(path);
