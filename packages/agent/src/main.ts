@@ -16,10 +16,10 @@ import { KubeAgentApi } from './kube/api.js';
 import { ApiServerEndpoints, apiServerSliceInformer } from './kube/api-server-endpoints.js';
 import { AgentMetrics } from './metrics/metrics.js';
 import { RelayConnection, type RelayLink } from './relay/connection.js';
-import { runRelayLink } from './relay/link-process.js';
-import { RemoteRelayLink } from './relay/remote-link.js';
 import { KubeRelayServiceReader } from './relay/services.js';
-import { relayLinkSpawner } from './relay/spawn.js';
+import { runRelayLink } from './relay-link/process.js';
+import { RemoteRelayLink } from './relay-link/remote.js';
+import { relayLinkSpawner } from './relay-link/spawn.js';
 import { queryStunServers } from './stun/binding.js';
 
 /** The API server's addresses: never to be routed into the tunnel the agent needs the API server to build. */

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { emptyingSteps, type NodeAppliers, openNodeAppliers } from '../dataplane/appliers.js';
-import { type RelayLinkStopResult, stopRelayLink } from '../relay/link-stop.js';
+import { type RelayLinkStopResult, stopRelayLink } from '../relay-link/stop.js';
 import { type KeyDirResult, removeKeyDir } from './key-dir.js';
 
 export interface CleanupOptions {

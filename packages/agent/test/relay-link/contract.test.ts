@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { RelayServer } from '@wirekube/relay/server';
 import { afterAll, beforeAll } from 'vitest';
 import { RelayConnection, type RelayLink } from '../../src/relay/connection.js';
-import { RelayLinkServer } from '../../src/relay/link-server.js';
-import { RemoteRelayLink } from '../../src/relay/remote-link.js';
+import { RemoteRelayLink } from '../../src/relay-link/remote.js';
+import { RelayLinkServer } from '../../src/relay-link/server.js';
 import { silentLog } from '../fakes.js';
 import { type LinkHarness, relayLinkContract } from './contract.js';
 

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stopRelayLink } from '../../src/relay/link-stop.js';
-import { RemoteRelayLink } from '../../src/relay/remote-link.js';
-import { relayLinkSpawner } from '../../src/relay/spawn.js';
+import { RemoteRelayLink } from '../../src/relay-link/remote.js';
+import { relayLinkSpawner } from '../../src/relay-link/spawn.js';
+import { stopRelayLink } from '../../src/relay-link/stop.js';
 import { silentLog } from '../fakes.js';
 import { nodeKeys } from './contract.js';
 

@@ -6,7 +6,7 @@ import {
   LinkProtocolError,
   type LinkReply,
   type LinkRequest,
-} from '../../src/relay/link-protocol.js';
+} from '../../src/relay-link/protocol.js';
 
 const KEY = 'hN5mQ1cV4yR0h3W0kZb6Gm3l1n7GdQb8t4Xv9p2JqWs=';
 const target = { host: '192.0.2.1', port: 3478, pool: false, source: 'external' };

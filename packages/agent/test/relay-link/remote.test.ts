@@ -5,10 +5,10 @@ import { dirname, join } from 'node:path';
 import { RelayServer } from '@wirekube/relay/server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RelayConnection, type RelayLink } from '../../src/relay/connection.js';
-import type { LinkKeys } from '../../src/relay/link-protocol.js';
-import { RelayLinkServer } from '../../src/relay/link-server.js';
-import { stopRelayLink } from '../../src/relay/link-stop.js';
-import { RemoteRelayLink } from '../../src/relay/remote-link.js';
+import type { LinkKeys } from '../../src/relay-link/protocol.js';
+import { RemoteRelayLink } from '../../src/relay-link/remote.js';
+import { RelayLinkServer } from '../../src/relay-link/server.js';
+import { stopRelayLink } from '../../src/relay-link/stop.js';
 import { silentLog } from '../fakes.js';
 import { nodeKeys, until } from './contract.js';
 

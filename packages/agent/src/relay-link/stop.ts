@@ -1,6 +1,6 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LinkSession } from './link-client.js';
+import { LinkSession } from './client.js';
 
 export interface RelayLinkStopResult {
   /** A relay-link answered and was asked to stop. */

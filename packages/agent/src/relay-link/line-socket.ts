@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { MAX_LINE_BYTES } from './link-protocol.js';
+import { MAX_LINE_BYTES } from './protocol.js';
 
 /**
  * Splits a socket's bytes into lines for the relay-link protocol. A line over MAX_LINE_BYTES calls `onOverflow`

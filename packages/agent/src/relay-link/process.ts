@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { RelayLinkServer } from './link-server.js';
+import { RelayLinkServer } from './server.js';
 
 /**
  * The `relay-link` command: serves the node's relay connection on its socket until SIGTERM/SIGINT or a `stop`

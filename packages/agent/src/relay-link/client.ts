@@ -8,7 +8,7 @@ import {
   LinkProtocolError,
   type LinkReply,
   type LinkRequest,
-} from './link-protocol.js';
+} from './protocol.js';
 
 const DEFAULT_TIMEOUT_MS = 5_000;
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { answers } from './link-server.js';
+import { answers } from './server.js';
 
 export interface RelayLinkSpawnOptions {
   socketPath: string;

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import type { DesiredRelay } from './connection.js';
-import type { RelayTarget } from './target.js';
+import type { DesiredRelay } from '../relay/connection.js';
+import type { RelayTarget } from '../relay/target.js';
 
 /**
  * The agent ↔ relay-link protocol: one JSON object per line over a unix socket. The client speaks first

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { type DesiredRelay, RelayConnection, type RelayLink } from './connection.js';
+import { type DesiredRelay, RelayConnection, type RelayLink } from '../relay/connection.js';
 import { onLines } from './line-socket.js';
 import {
   decodeRequest,
@@ -15,7 +15,7 @@ import {
   type LinkRequest,
   type LinkView,
   type WireCounters,
-} from './link-protocol.js';
+} from './protocol.js';
 
 export interface RelayLinkServerOptions {
   socketPath: string;

@@ -1,8 +1,8 @@
 import type { PeerProxyCounters } from '@wirekube/relay';
 import type { Logger } from 'pino';
-import type { DesiredRelay, RelayLink } from './connection.js';
-import { LinkSession } from './link-client.js';
-import { LinkError, type LinkKeys, type LinkView } from './link-protocol.js';
+import type { DesiredRelay, RelayLink } from '../relay/connection.js';
+import { LinkSession } from './client.js';
+import { LinkError, type LinkKeys, type LinkView } from './protocol.js';
 
 export interface RemoteRelayLinkOptions {
   socketPath: string;
