@@ -427,6 +427,8 @@ describe('WireKube through its chart on a real four-node cluster', () => {
     expect(iptables).not.toMatch(/wirekube/i);
     expect(readdirSync(node.dirs.wirekube)).toEqual([]);
     expect(readdirSync(node.dirs.wireguard).filter((f) => f.startsWith('wire_kube'))).toEqual([]);
+    // The relay-link pod left with the label and took its socket with it.
+    expect(readdirSync(node.dirs.wirekubeRun)).toEqual([]);
     // The rest of the mesh carries on without it.
     expect(await pingOnce(lab.host('pub'), lab.host('cone1'))).toBe(true);
     await lab.controlPlane!.kubectl([

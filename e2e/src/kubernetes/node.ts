@@ -30,6 +30,8 @@ export interface LabNode {
     readonly wirekube: string;
     /** The node's /run/wireguard (the host's wireguardDir). */
     readonly wireguard: string;
+    /** The node's /run/wirekube (the relay-link's control socket). */
+    readonly wirekubeRun: string;
     /** The node's /var/lib/kubelet. */
     readonly kubelet: string;
     /** The kubelet's podLogsDir: `<ns>_<pod>_<uid>/<container>/0.log`. */
@@ -149,6 +151,7 @@ export async function startNode(start: NodeStart): Promise<LabNode> {
       root: start.dir,
       wirekube: bound('/var/lib/wirekube'),
       wireguard: host.wireguardDir,
+      wirekubeRun: bound('/run/wirekube'),
       kubelet: bound('/var/lib/kubelet'),
       podLogs: paths.podLogsDir,
     },
