@@ -1,32 +1,38 @@
 // Issue 15, chaos against the data plane (real agents, real wireguard-go, the project's relay program, real
 // nftables NAT), one lab for the whole file:
 // - the relay fed random, truncated and oversized frames from 50 connections while two relayed pairs run
-//   iperf3: throughput (median of interleaved rounds) drops ≤ 10 %, the relay's RSS stays bounded, nothing dies;
-// - an agent restarted 10 times under a 10 ms ping: 0 lost on its direct pair; its relayed pair forwards again
-//   ≤ 2 s after the new agent is up. The issue's "≤ 2 s gap per restart" is measured and printed but NOT met:
-//   the relay connection and the UDP proxy WireGuard sends to live in the agent process, so the relayed pair is
-//   down for the whole process restart (node start-up: 2-30 s on a loaded 2-core machine). Meeting it needs
-//   the relay path to outlive the agent (as wireguard-go does: a separate proxy process, or sockets handed
-//   over) — a design change for the path/perf owners, not a small hunk;
-// - a NAT router flushes its conntrack table, then maps the WireGuard port to another one: pairs recover ≤ 30 s;
-// - a node "reboots" (wireguard-go and agent SIGKILLed, links flapped): the mesh re-forms, the rest loses nothing.
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+//   iperf3: throughput drops ≤ 10 % against a fair baseline — the same fuzzer process, at the same pace, aimed
+//   at a discard sink beside the relay (on 2 cores the fuzzer's own CPU would otherwise count as the relay's
+//   cost) — in interleaved rounds, medians; the ratio to no fuzzing at all is printed too. The relay's RSS
+//   stays bounded, nothing dies, the pairs still answer;
+// - a node "reboots" (every process in its namespace SIGKILLed, links flapped): the mesh re-forms, the rest
+//   loses nothing;
+// - a NAT router flushes its conntrack table, then maps the WireGuard port to another one: pairs recover ≤ 30 s.
+// (Agent restarts under ping live in chaos-agent-restart.test.ts.)
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CHAOS_MATRIX,
   ChaosMesh,
   type ChaosNode,
+  cpuSeconds,
   iperf,
-  longestGap,
   median,
   pidsInNetns,
   rssBytes,
+  startDiscardSink,
   startIperfServer,
   startPinger,
   startRelayFuzzer,
 } from '../src/chaos/index.js';
+import { waitFor } from '../src/mesh/fixture.js';
+
+/** The discard sink's port on the relay host (the relay itself listens on RELAY_PORT). */
+const SINK_PORT = 3999;
+/** Cycles of (no fuzz, fuzz at the sink, fuzz at the relay) rounds; each round is a 3 s iperf3 per pair. */
+const FUZZ_CYCLES = 6;
+const RSS_GROWTH_BOUND = 128 * 2 ** 20;
 
 let chaos: ChaosMesh;
 
@@ -50,150 +56,117 @@ describe('chaos: the data plane', () => {
       { name: 'cone2>sym1', from: cone2!, to: sym1!, port: 5202 },
     ];
     const servers = pairs.map((p) => startIperfServer(p.to, p.port));
-    const fuzzer = startRelayFuzzer(chaos.host('tool1'), chaos.relayAddress, 50);
+    // The baseline target: a discard sink beside the relay, fed by the same fuzzer process at the same rate.
+    const sink = startDiscardSink(chaos.host('relay'), SINK_PORT);
+    const fuzzer = startRelayFuzzer(chaos.host('tool1'), chaos.relayAddress, 50, sink.address);
     const relayPid = chaos.relay.pid;
     const rssBefore = rssBytes(relayPid) ?? 0;
     let rssPeak = rssBefore;
     const sampler = setInterval(() => {
       rssPeak = Math.max(rssPeak, rssBytes(relayPid) ?? 0);
     }, 200);
-    const rounds: Record<string, { baseline: number[]; fuzzed: number[] }> = Object.fromEntries(
-      pairs.map((p) => [p.name, { baseline: [], fuzzed: [] }]),
+    const conditions = ['none', 'sink', 'relay'] as const;
+    type Condition = (typeof conditions)[number];
+    const rounds: Record<string, Record<Condition, number[]>> = Object.fromEntries(
+      [...pairs.map((p) => p.name), 'both'].map((n) => [n, { none: [], sink: [], relay: [] }]),
     );
-    let counts: Record<string, number> = {};
+    // What the relay itself spends per round (CPU seconds, all threads): unlike throughput, this does not move
+    // with the load other work puts on the machine, so it shows the relay's cost of garbage directly.
+    const relayCpu: Record<Condition, number[]> = { none: [], sink: [], relay: [] };
+    let counts: Awaited<ReturnType<typeof fuzzer.stop>> = { relay: {}, sink: {} };
+    let sunk: Awaited<ReturnType<typeof sink.stop>> | undefined;
+    const load = { startLoad1: loadavg()[0]!, endLoad1: 0 };
     try {
-      await sleep(500);
+      await sink.ready();
       await fuzzer.ready();
       fuzzer.pause();
-      // Interleaved rounds (B F B F …): the load from other work on the machine drifts, both sides see it.
-      for (let i = 0; i < 8; i++) {
-        const fuzzed = i % 2 === 1;
-        if (fuzzed) fuzzer.resume();
-        await sleep(fuzzed ? 700 : 200);
-        const bps = await Promise.all(pairs.map((p) => iperf(p.from, p.to.address, p.port, 3)));
-        if (fuzzed) fuzzer.pause();
-        for (const [j, p] of pairs.entries()) rounds[p.name]![fuzzed ? 'fuzzed' : 'baseline'].push(bps[j]!);
+      // Interleaved rounds, the order rotated every cycle: the load from other work on the machine drifts and
+      // every condition sees it alike.
+      for (let cycle = 0; cycle < FUZZ_CYCLES; cycle++) {
+        for (let k = 0; k < conditions.length; k++) {
+          const condition = conditions[(cycle + k) % conditions.length]!;
+          if (condition === 'none') fuzzer.pause();
+          else fuzzer.aim(condition);
+          // Long enough for every worker (the slow-header ones trickle for ~2 s) to run at its steady rate.
+          await sleep(condition === 'none' ? 500 : 2_000);
+          const cpuBefore = cpuSeconds(relayPid) ?? 0;
+          const bps = await Promise.all(pairs.map((p) => iperf(p.from, p.to.address, p.port, 3)));
+          relayCpu[condition].push((cpuSeconds(relayPid) ?? 0) - cpuBefore);
+          for (const [j, p] of pairs.entries()) rounds[p.name]![condition].push(bps[j]!);
+          rounds.both![condition].push(bps.reduce((x, y) => x + y, 0));
+        }
       }
+      fuzzer.pause();
     } finally {
       clearInterval(sampler);
+      load.endLoad1 = loadavg()[0]!;
       counts = await fuzzer.stop();
+      sunk = await sink.stop().catch(() => undefined);
       for (const s of servers) await s.stop(0);
     }
     const rssAfter = rssBytes(relayPid) ?? 0;
+    const mbps = (v: number) => Math.round(v / 1e6);
     const summary = Object.fromEntries(
       Object.entries(rounds).map(([name, r]) => [
         name,
         {
-          baselineMbps: Math.round(median(r.baseline) / 1e6),
-          fuzzedMbps: Math.round(median(r.fuzzed) / 1e6),
-          ratio: Number((median(r.fuzzed) / median(r.baseline)).toFixed(3)),
-          baselineRoundsMbps: r.baseline.map((b) => Math.round(b / 1e6)),
-          fuzzedRoundsMbps: r.fuzzed.map((b) => Math.round(b / 1e6)),
+          medianMbps: {
+            none: mbps(median(r.none)),
+            sink: mbps(median(r.sink)),
+            relay: mbps(median(r.relay)),
+          },
+          vsSink: Number((median(r.relay) / median(r.sink)).toFixed(3)),
+          vsNoFuzz: Number((median(r.relay) / median(r.none)).toFixed(3)),
+          roundsMbps: { none: r.none.map(mbps), sink: r.sink.map(mbps), relay: r.relay.map(mbps) },
         },
       ]),
+    );
+    // Relay CPU seconds per GB forwarded, per condition (3 s rounds; both pairs cross the relay).
+    const gb = (c: Condition) => rounds.both![c].map((bps) => (bps * 3) / 8 / 1e9);
+    const relayCpuPerGB = Object.fromEntries(
+      conditions.map((c) => [c, Number(median(relayCpu[c].map((cpu, i) => cpu / gb(c)[i]!)).toFixed(2))]),
+    );
+    const relayCpuPerRoundS = Object.fromEntries(
+      conditions.map((c) => [c, relayCpu[c].map((x) => Number(x.toFixed(2)))]),
     );
     const rss = {
       beforeMiB: Math.round(rssBefore / 2 ** 20),
       peakMiB: Math.round(rssPeak / 2 ** 20),
       afterMiB: Math.round(rssAfter / 2 ** 20),
     };
-    record('relayFuzz', { throughput: summary, rss, fuzzer: counts });
+    record('relayFuzz', {
+      throughput: summary,
+      relayCpuPerGB,
+      relayCpuPerRoundS,
+      rss,
+      fuzzer: counts,
+      sink: sunk,
+      load,
+      cores: cpus().length,
+    });
 
     expect(chaos.relay.done, chaos.relay.output().slice(-3000)).toBe(false);
     expect([...chaos.mesh.agents.values()].every((a) => !a.process.done)).toBe(true);
-    expect(counts.connections ?? 0).toBeGreaterThan(500);
-    // The ≤ 10 % throughput bound (#15) is measured and printed, not asserted yet: on a 2-core machine the
-    // relayed path is CPU-bound (relay-path bench) and the fuzzer process itself takes CPU, so the ratio mixes
-    // the relay's cost of garbage with the fuzzer's own. On a quiet CI run it was 0.72/0.70 with 8,914 fuzz
-    // connections. Next: a baseline with the same fuzzer aimed at a discard sink, then assert ratio ≥ 0.9.
-    // Memory: growth stayed < 70 MiB over ~9,000 connections and 139 MB of garbage and the relay is not
-    // retaining it (per-connection limits), so the bound is an absolute 128 MiB of growth.
-    expect(rssPeak - rssBefore, JSON.stringify(rss)).toBeLessThan(128 * 2 ** 20);
+    // Both targets got the same attempts (the fuzzer paces itself), and plenty of them.
+    const [atRelay, atSink] = [counts.relay.connections ?? 0, counts.sink.connections ?? 0];
+    expect(atRelay).toBeGreaterThan(1_000);
+    expect(Math.abs(atRelay - atSink) / atSink, JSON.stringify(counts)).toBeLessThan(0.1);
+    // #15's bound, against the fair baseline: the same garbage at the same rate from the same process, aimed at
+    // the sink instead of the relay, so the fuzzer's own CPU is on both sides of the ratio.
+    for (const p of pairs) {
+      const r = rounds[p.name]!;
+      expect(
+        median(r.relay) / median(r.sink),
+        `${p.name}: ${JSON.stringify(summary)}`,
+      ).toBeGreaterThanOrEqual(0.9);
+    }
+    expect(rssPeak - rssBefore, JSON.stringify(rss)).toBeLessThan(RSS_GROWTH_BOUND);
     // Still a working relay: the relayed pairs answer.
     await chaos.pingable('sym1', 'cone1', 10_000);
     await chaos.pingable('sym1', 'cone2', 10_000);
-  }, 150_000);
+  }, 240_000);
 
-  it('agent restarted 10 times under a 10 ms ping: 0 lost direct, relayed gaps measured, relayed back ≤ 30 s', async () => {
-    const cone1 = chaos.host('cone1');
-    const direct = startPinger(chaos.host('cone2'), cone1.address);
-    const relayed = startPinger(chaos.host('sym1'), cone1.address);
-    await sleep(1_000);
-    const restarts: number[] = [];
-    /** When each new agent logged "agent started" (its first reconcile applied). */
-    const started: number[] = [];
-    const journal: string[] = [];
-    const keep = (output: string) =>
-      journal.push(
-        ...output
-          .split('\n')
-          .filter((l) =>
-            /"event":"(path-changed|relay-|rule-|wireguard-applied|agent-st|proxy-|signal)/.test(l),
-          ),
-      );
-    for (let i = 0; i < 10; i++) {
-      restarts.push(Date.now());
-      const previous = chaos.mesh.agents.get('cone1')!;
-      await chaos.mesh.stopAgent('cone1');
-      keep(previous.process.output());
-      const agent = chaos.mesh.startAgent(cone1);
-      // A loaded 2-core machine (other labs running) can take half a minute to start node.
-      await chaos.mesh.waitStarted(agent, 90_000);
-      const logged = /"time":(\d+)[^\n]*"event":"agent-started"/.exec(agent.process.output())?.[1];
-      started.push(logged ? Number(logged) : Date.now());
-      // Each restart gets the time a rolling update would leave it before the next one.
-      await sleep(3_000);
-    }
-    await sleep(1_000);
-    const [d, r] = [await direct.stop(), await relayed.stop()];
-    keep(chaos.mesh.agents.get('cone1')!.process.output());
-    const t0 = restarts[0]!;
-    const rel = (runs: typeof d.lostRuns) =>
-      runs.slice(0, 30).map((x) => `${Math.round(x.afterMs - t0)}ms+${x.count}`);
-    writeFileSync(
-      join(tmpdir(), `chaos-restarts-${chaos.lab.id}.log`),
-      `${JSON.stringify({ t0, restarts: restarts.map((t) => t - t0), directLost: rel(d.lostRuns), relayedLost: rel(r.lostRuns) })}\n${journal.join('\n')}\n`,
-    );
-    const gaps = restarts.map((t, i) =>
-      Math.round(longestGap(r.replyTimesMs, t, restarts[i + 1] ?? Infinity)),
-    );
-    // The relayed path lives in the agent process (its relay connection and UDP proxy): it is down from the
-    // stop until the new process is up. What the agent controls is how soon after it is up traffic flows again.
-    const downMs = restarts.map((t, i) => started[i]! - t);
-    const backAfterStartMs = restarts.map((t, i) => {
-      const first = r.replyTimesMs.find((x) => x > started[i]!) ?? Number.POSITIVE_INFINITY;
-      const lastBeforeStop = [...r.replyTimesMs].reverse().find((x) => x <= t) ?? t;
-      // No gap at all across this restart: nothing to come back from.
-      return first - lastBeforeStop < 1_000 ? 0 : Math.round(first - started[i]!);
-    });
-    record('agentRestarts', {
-      restarts: restarts.length,
-      direct: {
-        transmitted: d.transmitted,
-        lost: d.lost,
-        longestGapMs: d.longestGapMs,
-        lostRuns: rel(d.lostRuns),
-      },
-      relayed: {
-        transmitted: r.transmitted,
-        lost: r.lost,
-        longestGapPerRestartMs: gaps,
-        agentDownPerRestartMs: downMs,
-        backAfterAgentStartedMs: backAfterStartMs,
-      },
-    });
-    expect(d.transmitted).toBeGreaterThan(3_000);
-    expect(d.lost, chaos.mesh.logs()).toBe(0);
-    // Issue 15 asks for ≤ 2 s per restart, process down time included: NOT met while the relay path lives in
-    // the agent process (see the header); the numbers above are the measurement. Once the new agent is up the
-    // pair usually forwards within ~100 ms, but in about one restart of ten the first reconcile puts the peer
-    // in `trying` (WireGuard pointed at its direct endpoint) and it stays dark for seconds: a path-machine
-    // matter (initial state from a loopback endpoint), reported, not asserted here. Asserted: the seed's
-    // promise, the relayed pair is back within 30 s of the last restart.
-    await chaos.pingable('sym1', 'cone1', 30_000);
-  }, 600_000);
-
-  it('a node reboots (wireguard-go and agent killed, links flapped): the mesh re-forms, the rest loses nothing', async () => {
+  it('a node reboots (every process in it killed, links flapped): the mesh re-forms, the rest loses nothing', async () => {
     await chaos.matrixIs(CHAOS_MATRIX, 90_000);
     const cone2 = chaos.host('cone2');
     const rest = startPinger(chaos.host('sym1'), chaos.host('cone1').address);
@@ -205,13 +178,19 @@ describe('chaos: the data plane', () => {
       .map((l) => l.ifname)
       .filter((n) => n !== 'lo' && n !== 'wire_kube');
     const at = Date.now();
-    const wireguardGo = await pidsInNetns(cone2.netns, 'wireguard-go');
-    expect(wireguardGo.length).toBeGreaterThan(0);
+    // A reboot spares nothing: the agent, wireguard-go, the detached relay-link and whatever else runs there.
+    const victims = await pidsInNetns(cone2.netns);
+    const commands = victims.map(commandOf);
+    expect(
+      commands.some((c) => c.includes('wireguard-go')),
+      commands.join('\n'),
+    ).toBe(true);
     const agent = chaos.mesh.agents.get('cone2')!;
-    process.kill(agent.process.pid, 'SIGKILL');
-    for (const pid of wireguardGo) process.kill(pid, 'SIGKILL');
+    expect(victims).toContain(agent.process.pid);
+    for (const pid of victims) killIfAlive(pid);
     await agent.process.exited;
     chaos.mesh.agents.delete('cone2');
+    await waitFor(async () => (await pidsInNetns(cone2.netns)).length === 0, 10_000, 'cone2 emptied');
     for (const l of links) await cone2.exec(['ip', 'link', 'set', l, 'down']);
     await sleep(2_000);
     for (const l of links) await cone2.exec(['ip', 'link', 'set', l, 'up']);
@@ -232,6 +211,7 @@ describe('chaos: the data plane', () => {
     await sleep(1_000);
     const r = await rest.stop();
     record('nodeReboot', {
+      killed: commands,
       pingableAfterMs: back,
       matrixAfterMs: Date.now() - at - 1_000,
       matrixWaitMs: matrixMs,
@@ -321,6 +301,22 @@ describe('chaos: the data plane', () => {
       );
   }, 180_000);
 });
+
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return `(${pid} gone)`;
+  }
+}
+
+function killIfAlive(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
 
 function prefix<T>(name: string, o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [`${name}.${k}`, v]));
