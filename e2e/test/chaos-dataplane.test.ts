@@ -9,8 +9,9 @@
 //   loses nothing;
 // - a NAT router flushes its conntrack table, then maps the WireGuard port to another one: pairs recover ≤ 30 s.
 // (Agent restarts under ping live in chaos-agent-restart.test.ts.)
-import { readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CHAOS_MATRIX,
@@ -32,7 +33,18 @@ import { waitFor } from '../src/mesh/fixture.js';
 const SINK_PORT = 3999;
 /** Cycles of (no fuzz, fuzz at the sink, fuzz at the relay) rounds; each round is a 3 s iperf3 per pair. */
 const FUZZ_CYCLES = 6;
-const RSS_GROWTH_BOUND = 128 * 2 ** 20;
+/**
+ * The relay's RSS may grow this much under the garbage. What grows is V8's young generation: connection churn
+ * (a Socket, its stream state and closures per attempt) makes the scavenger enlarge its semi-spaces towards
+ * their 16 MiB maximum (48 MiB of young generation on 64-bit Node 20), and they are not shrunk afterwards. Measured
+ * 43–46 MiB of growth over ~9,700 connections, reaching a plateau; the same relay with --max-semi-space-size=2
+ * grew 6 MiB. The garbage itself is not retained (one partial frame per connection at most).
+ */
+const RSS_GROWTH_BOUND = 80 * 2 ** 20;
+/** Agent log lines that mean a relay connection was lost (in-process relay client). */
+const RELAY_LOST = /"event":"relay-disconnected"/g;
+/** Agent log lines kept from the NAT chaos test: how each pair's path moved, and why. */
+const PATH_EVENTS = /"event":"(path-|relay-|wireguard-applied|endpoint|probe|upgrade|nat-)/;
 
 let chaos: ChaosMesh;
 
@@ -60,6 +72,12 @@ describe('chaos: the data plane', () => {
     const sink = startDiscardSink(chaos.host('relay'), SINK_PORT);
     const fuzzer = startRelayFuzzer(chaos.host('tool1'), chaos.relayAddress, 50, sink.address);
     const relayPid = chaos.relay.pid;
+    const relayLost = () =>
+      [...chaos.mesh.agents.values()].reduce(
+        (n, a) => n + (a.process.output().match(RELAY_LOST)?.length ?? 0),
+        0,
+      );
+    const relayLostBefore = relayLost();
     const rssBefore = rssBytes(relayPid) ?? 0;
     let rssPeak = rssBefore;
     const sampler = setInterval(() => {
@@ -147,6 +165,8 @@ describe('chaos: the data plane', () => {
 
     expect(chaos.relay.done, chaos.relay.output().slice(-3000)).toBe(false);
     expect([...chaos.mesh.agents.values()].every((a) => !a.process.done)).toBe(true);
+    // Malformed input closes the fuzzer's own connections, never the agents' (in-process relay clients).
+    expect(relayLost() - relayLostBefore, 'agents lost their relay connection').toBe(0);
     // Both targets got the same attempts (the fuzzer paces itself), and plenty of them.
     const [atRelay, atSink] = [counts.relay.connections ?? 0, counts.sink.connections ?? 0];
     expect(atRelay).toBeGreaterThan(1_000);
@@ -288,6 +308,28 @@ describe('chaos: the data plane', () => {
         await router.shell.exec(['nft', 'delete', 'rule', 'ip', 'wklab', 'postrouting', 'handle', handle]);
       await router.shell.exec(['conntrack', '-F']);
     }
+    // How long the direct pair takes to go back to direct after the chaos (a past run once saw cone1↔cone2
+    // stay relayed for 90 s): measured and printed, the agents' path events kept in a file for a look.
+    const settleStarted = Date.now();
+    outcomes.matrixBackMs = await chaos
+      .matrixIs(CHAOS_MATRIX, 120_000)
+      .then(() => Date.now() - settleStarted)
+      .catch(() => `not within 120 s: ${Date.now() - settleStarted} ms`);
+    const journal = join(tmpdir(), `chaos-nat-${chaos.lab.id}.log`);
+    writeFileSync(
+      journal,
+      [...chaos.mesh.agents.values()]
+        .map(
+          (a) =>
+            `--- ${a.host.name} ---\n${a.process
+              .output()
+              .split('\n')
+              .filter((l) => PATH_EVENTS.test(l))
+              .join('\n')}`,
+        )
+        .join('\n'),
+    );
+    outcomes.journal = journal;
     record('natChaos', outcomes);
     const pick = (o: unknown) => {
       const { direct, relayed } = o as Record<'direct' | 'relayed', { recoveredMs: number }>;
@@ -299,7 +341,7 @@ describe('chaos: the data plane', () => {
       expect(o.recoveredMs, `${what}: ${JSON.stringify(outcomes)}\n${chaos.mesh.logs()}`).toBeLessThanOrEqual(
         30_000,
       );
-  }, 180_000);
+  }, 330_000);
 });
 
 function commandOf(pid: number): string {
