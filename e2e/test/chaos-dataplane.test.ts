@@ -172,12 +172,15 @@ describe('chaos: the data plane', () => {
     expect(atRelay).toBeGreaterThan(1_000);
     expect(Math.abs(atRelay - atSink) / atSink, JSON.stringify(counts)).toBeLessThan(0.1);
     // #15's bound, against the fair baseline: the same garbage at the same rate from the same process, aimed at
-    // the sink instead of the relay, so the fuzzer's own CPU is on both sides of the ratio.
+    // the sink instead of the relay, so the fuzzer's own CPU is on both sides of the ratio. What is left is the
+    // relay's own cost of garbage, on the thread that forwards: passed at 0.96–0.98 with a 1-min load of 4–6 on
+    // 2 cores; on an oversubscribed machine (load ≥ ~12) the relay gets a fixed share of a core and that cost
+    // comes straight out of forwarding (measured 0.44–0.62). relayCpuPerRoundS above shows the cost itself.
     for (const p of pairs) {
       const r = rounds[p.name]!;
       expect(
         median(r.relay) / median(r.sink),
-        `${p.name}: ${JSON.stringify(summary)}`,
+        `${p.name}: ${JSON.stringify({ summary, relayCpuPerRoundS, load })}`,
       ).toBeGreaterThanOrEqual(0.9);
     }
     expect(rssPeak - rssBefore, JSON.stringify(rss)).toBeLessThan(RSS_GROWTH_BOUND);

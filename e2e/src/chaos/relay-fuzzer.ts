@@ -26,9 +26,12 @@ type Kind = (typeof KINDS)[number];
 
 const TRICKLE_MS = 50;
 /** How long an attempt stays connected after it sent everything (then it hangs up itself). */
-const lingerMs = (kind: Kind) => (kind === 'truncated' ? 500 : 100);
-/** A worker starts one attempt per period: the longest an attempt can take, plus a little. */
-const periodMs = (kind: Kind) => (kind === 'slow-header' ? 37 * TRICKLE_MS : 0) + lingerMs(kind) + 20;
+const lingerMs = (kind: Kind) => (kind === 'truncated' ? 480 : 80);
+/**
+ * A worker starts one attempt per period: the longest an attempt can take, plus room for a connect that is slow
+ * on a loaded machine (an attempt that overran its period would make the sink, which never hangs up, see fewer).
+ */
+const periodMs = (kind: Kind) => (kind === 'slow-header' ? 37 * TRICKLE_MS : 0) + lingerMs(kind) + 40;
 
 type Target = 'relay' | 'sink';
 const counts = { connections: 0, closedByRelay: 0, errors: 0, bytes: 0 } as Record<string, number>;
