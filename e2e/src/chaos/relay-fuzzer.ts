@@ -25,13 +25,11 @@ const KINDS = [
 type Kind = (typeof KINDS)[number];
 
 const TRICKLE_MS = 50;
-/** How long an attempt stays connected after it sent everything (then it hangs up itself). */
-const lingerMs = (kind: Kind) => (kind === 'truncated' ? 480 : 80);
-/**
- * A worker starts one attempt per period: the longest an attempt can take, plus room for a connect that is slow
- * on a loaded machine (an attempt that overran its period would make the sink, which never hangs up, see fewer).
- */
-const periodMs = (kind: Kind) => (kind === 'slow-header' ? 37 * TRICKLE_MS : 0) + lingerMs(kind) + 40;
+/** How long an attempt stays connected at most, from its start (then it hangs up itself). */
+const attemptMs = (kind: Kind) =>
+  (kind === 'slow-header' ? 37 * TRICKLE_MS : 0) + (kind === 'truncated' ? 500 : 100);
+/** A worker starts one attempt per period: the longest an attempt can take, plus a little. */
+const periodMs = (kind: Kind) => attemptMs(kind) + 20;
 
 type Target = 'relay' | 'sink';
 const counts = { connections: 0, closedByRelay: 0, errors: 0, bytes: 0 } as Record<string, number>;
@@ -94,6 +92,10 @@ function attempt(host: string, port: number, kind: Kind, tally: Record<string, n
       finish();
     });
     socket.on('data', () => undefined);
+    // The attempt ends on its own schedule, counted from its start, whatever the target (and a slow connect on
+    // a loaded machine) does: that keeps the attempt rate equal for the relay and the sink.
+    const hangUp = setTimeout(finish, attemptMs(kind));
+    socket.once('close', () => clearTimeout(hangUp));
     socket.on('connect', async () => {
       const chunks = payload(kind);
       for (const chunk of chunks) {
@@ -102,8 +104,7 @@ function attempt(host: string, port: number, kind: Kind, tally: Record<string, n
         tally.bytes = (tally.bytes ?? 0) + chunk.length;
         if (kind === 'slow-header') await sleep(TRICKLE_MS);
       }
-      // Linger a little (a half-sent frame sits in the relay's buffer meanwhile), then hang up ourselves.
-      setTimeout(finish, lingerMs(kind));
+      // Then linger until hangUp (a half-sent frame sits in the relay's buffer meanwhile).
     });
   });
 }
