@@ -4,7 +4,7 @@
 //   iperf3: throughput against a fair baseline — the same fuzzer process, at the same pace, aimed at a discard
 //   sink beside the relay (on 2 cores the fuzzer's own CPU would otherwise count as the relay's cost) — in
 //   interleaved rounds, medians; the ratio to no fuzzing at all is printed too. The issue's ≤ 10 % drop is
-//   asserted with WIREKUBE_CHAOS_STRICT=1 and NOT always met on the shared machine (0.76–1.05; the relay pays
+//   asserted with WIREKUBE_CHAOS_STRICT=1 and NOT always met on the shared machine (0.72–1.05; the relay pays
 //   Node's per-connection accept/close cost on its forwarding thread); by default a 0.6 floor. The relay's RSS
 //   stays bounded, nothing dies, agents keep their relay connections, the pairs still answer;
 // - a node "reboots" (every process in its namespace SIGKILLed, links flapped): the mesh re-forms, the rest
@@ -66,7 +66,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const record = (key: string, value: unknown) => process.stdout.write(`${JSON.stringify({ [key]: value })}\n`);
 
 describe('chaos: the data plane', () => {
-  it('relay fed garbage from 50 connections: relayed throughput drops ≤ 10 %, RSS bounded, nothing crashes', async () => {
+  it('relay fed garbage from 50 connections: relayed throughput held against a fair baseline, RSS bounded, nothing crashes', async () => {
     const [cone1, cone2, sym1] = (['cone1', 'cone2', 'sym1'] as const).map((n) => chaos.host(n));
     // Two relayed pairs at once, in opposite directions through sym1.
     const pairs = [
@@ -186,8 +186,9 @@ describe('chaos: the data plane', () => {
     // relay's own cost of garbage, paid on the thread that forwards (relayCpuPerRoundS shows it directly). The
     // statistic: the pairs' total per round, relay round over the sink round of the same cycle (seconds apart,
     // so the load other work puts on the machine cancels), median over the cycles. Measured on the shared 2-core
-    // machine (1-min load 4–14): 0.76–1.05. The issue's 0.9 is enforced with WIREKUBE_CHAOS_STRICT=1 (a quiet
-    // machine); by default the floor is 0.6, which catches a relay that lets garbage halve its forwarding.
+    // machine: 0.72–1.05 over 6 runs at a 1-min load of 4–16 (0.92 at 4–5). The issue's 0.9 is enforced with
+    // WIREKUBE_CHAOS_STRICT=1 (a quiet machine); by default the floor is 0.6, which catches a relay that lets
+    // garbage cut its forwarding by close to half.
     const floor = process.env.WIREKUBE_CHAOS_STRICT === '1' ? THROUGHPUT_TARGET : THROUGHPUT_FLOOR;
     expect(
       pairedRatio,
