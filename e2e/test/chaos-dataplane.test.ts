@@ -38,9 +38,10 @@ const FUZZ_CYCLES = 6;
 /**
  * The relay's RSS may grow this much under the garbage. What grows is V8's young generation: connection churn
  * (a Socket, its stream state and closures per attempt) makes the scavenger enlarge its semi-spaces towards
- * their 16 MiB maximum (48 MiB of young generation on 64-bit Node 20), and they are not shrunk afterwards. Measured
- * 33–53 MiB of growth over ~9,000–9,700 connections in 8 runs (a plateau, standalone); the same relay with --max-semi-space-size=2
- * grew 6 MiB. The garbage itself is not retained (one partial frame per connection at most).
+ * their 16 MiB maximum (48 MiB of young generation on 64-bit Node 20), and they are not shrunk afterwards.
+ * Measured 33–53 MiB of growth over ~9,000–9,700 connections in 8 runs, and a plateau at +44 MiB over 60 s of
+ * fuzzing standalone; the same relay with --max-semi-space-size=2 grew 6 MiB. The garbage itself is not retained
+ * (one partial frame per connection at most).
  */
 const RSS_GROWTH_BOUND = 80 * 2 ** 20;
 /** #15: relayed throughput under garbage at least this share of the fair baseline's. */
