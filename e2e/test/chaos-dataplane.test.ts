@@ -1,32 +1,57 @@
 // Issue 15, chaos against the data plane (real agents, real wireguard-go, the project's relay program, real
 // nftables NAT), one lab for the whole file:
 // - the relay fed random, truncated and oversized frames from 50 connections while two relayed pairs run
-//   iperf3: throughput (median of interleaved rounds) drops ≤ 10 %, the relay's RSS stays bounded, nothing dies;
-// - an agent restarted 10 times under a 10 ms ping: 0 lost on its direct pair; its relayed pair forwards again
-//   ≤ 2 s after the new agent is up. The issue's "≤ 2 s gap per restart" is measured and printed but NOT met:
-//   the relay connection and the UDP proxy WireGuard sends to live in the agent process, so the relayed pair is
-//   down for the whole process restart (node start-up: 2-30 s on a loaded 2-core machine). Meeting it needs
-//   the relay path to outlive the agent (as wireguard-go does: a separate proxy process, or sockets handed
-//   over) — a design change for the path/perf owners, not a small hunk;
-// - a NAT router flushes its conntrack table, then maps the WireGuard port to another one: pairs recover ≤ 30 s;
-// - a node "reboots" (wireguard-go and agent SIGKILLed, links flapped): the mesh re-forms, the rest loses nothing.
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+//   iperf3: throughput against a fair baseline — the same fuzzer process, at the same pace, aimed at a discard
+//   sink beside the relay (on 2 cores the fuzzer's own CPU would otherwise count as the relay's cost) — in
+//   interleaved rounds, medians; the ratio to no fuzzing at all is printed too. The issue's ≤ 10 % drop is
+//   asserted with WIREKUBE_CHAOS_STRICT=1 and NOT always met on the shared machine (0.72–1.05; the relay pays
+//   Node's per-connection accept/close cost on its forwarding thread); by default a 0.6 floor. The relay's RSS
+//   stays bounded, nothing dies, agents keep their relay connections, the pairs still answer;
+// - a node "reboots" (every process in its namespace SIGKILLed, links flapped): the mesh re-forms, the rest
+//   loses nothing;
+// - a NAT router flushes its conntrack table, then maps the WireGuard port to another one: pairs recover ≤ 30 s.
+// (Agent restarts under ping live in chaos-agent-restart.test.ts.)
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CHAOS_MATRIX,
   ChaosMesh,
   type ChaosNode,
+  cpuSeconds,
   iperf,
-  longestGap,
   median,
   pidsInNetns,
   rssBytes,
+  startDiscardSink,
   startIperfServer,
   startPinger,
   startRelayFuzzer,
 } from '../src/chaos/index.js';
+import { waitFor } from '../src/mesh/fixture.js';
+
+/** The discard sink's port on the relay host (the relay itself listens on RELAY_PORT). */
+const SINK_PORT = 3999;
+/** Cycles of (no fuzz, fuzz at the sink, fuzz at the relay) rounds; each round is a 3 s iperf3 per pair. */
+const FUZZ_CYCLES = 6;
+/**
+ * The relay's RSS may grow this much under the garbage. What grows is V8's young generation: connection churn
+ * (a Socket, its stream state and closures per attempt) makes the scavenger enlarge its semi-spaces towards
+ * their 16 MiB maximum (48 MiB of young generation on 64-bit Node 20), and they are not shrunk afterwards.
+ * Measured 33–53 MiB of growth over ~9,000–9,700 connections in 8 runs, and a plateau at +44 MiB over 60 s of
+ * fuzzing standalone; the same relay with --max-semi-space-size=2 grew 6 MiB. The garbage itself is not retained
+ * (one partial frame per connection at most).
+ */
+const RSS_GROWTH_BOUND = 80 * 2 ** 20;
+/** #15: relayed throughput under garbage at least this share of the fair baseline's. */
+const THROUGHPUT_TARGET = 0.9;
+/** Asserted by default on the shared 2-core machine, where the target is not always met (see the test). */
+const THROUGHPUT_FLOOR = 0.6;
+/** Agent log lines that mean a relay connection was lost (in-process relay client). */
+const RELAY_LOST = /"event":"relay-disconnected"/g;
+/** Agent log lines kept from the NAT chaos test: how each pair's path moved, and why. */
+const PATH_EVENTS = /"event":"(path-|relay-|wireguard-applied|endpoint|probe|upgrade|nat-)/;
 
 let chaos: ChaosMesh;
 
@@ -42,7 +67,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const record = (key: string, value: unknown) => process.stdout.write(`${JSON.stringify({ [key]: value })}\n`);
 
 describe('chaos: the data plane', () => {
-  it('relay fed garbage from 50 connections: relayed throughput drops ≤ 10 %, RSS bounded, nothing crashes', async () => {
+  it('relay fed garbage from 50 connections: relayed throughput held against a fair baseline, RSS bounded, nothing crashes', async () => {
     const [cone1, cone2, sym1] = (['cone1', 'cone2', 'sym1'] as const).map((n) => chaos.host(n));
     // Two relayed pairs at once, in opposite directions through sym1.
     const pairs = [
@@ -50,150 +75,133 @@ describe('chaos: the data plane', () => {
       { name: 'cone2>sym1', from: cone2!, to: sym1!, port: 5202 },
     ];
     const servers = pairs.map((p) => startIperfServer(p.to, p.port));
-    const fuzzer = startRelayFuzzer(chaos.host('tool1'), chaos.relayAddress, 50);
+    // The baseline target: a discard sink beside the relay, fed by the same fuzzer process at the same rate.
+    const sink = startDiscardSink(chaos.host('relay'), SINK_PORT);
+    const fuzzer = startRelayFuzzer(chaos.host('tool1'), chaos.relayAddress, 50, sink.address);
     const relayPid = chaos.relay.pid;
+    const relayLost = () =>
+      [...chaos.mesh.agents.values()].reduce(
+        (n, a) => n + (a.process.output().match(RELAY_LOST)?.length ?? 0),
+        0,
+      );
+    const relayLostBefore = relayLost();
     const rssBefore = rssBytes(relayPid) ?? 0;
     let rssPeak = rssBefore;
     const sampler = setInterval(() => {
       rssPeak = Math.max(rssPeak, rssBytes(relayPid) ?? 0);
     }, 200);
-    const rounds: Record<string, { baseline: number[]; fuzzed: number[] }> = Object.fromEntries(
-      pairs.map((p) => [p.name, { baseline: [], fuzzed: [] }]),
+    const conditions = ['none', 'sink', 'relay'] as const;
+    type Condition = (typeof conditions)[number];
+    const rounds: Record<string, Record<Condition, number[]>> = Object.fromEntries(
+      [...pairs.map((p) => p.name), 'both'].map((n) => [n, { none: [], sink: [], relay: [] }]),
     );
-    let counts: Record<string, number> = {};
+    // What the relay itself spends per round (CPU seconds, all threads): unlike throughput, this does not move
+    // with the load other work puts on the machine, so it shows the relay's cost of garbage directly.
+    const relayCpu: Record<Condition, number[]> = { none: [], sink: [], relay: [] };
+    let counts: Awaited<ReturnType<typeof fuzzer.stop>> = { relay: {}, sink: {} };
+    let sunk: Awaited<ReturnType<typeof sink.stop>> | undefined;
+    const load = { startLoad1: loadavg()[0]!, endLoad1: 0 };
     try {
-      await sleep(500);
+      await sink.ready();
       await fuzzer.ready();
       fuzzer.pause();
-      // Interleaved rounds (B F B F …): the load from other work on the machine drifts, both sides see it.
-      for (let i = 0; i < 8; i++) {
-        const fuzzed = i % 2 === 1;
-        if (fuzzed) fuzzer.resume();
-        await sleep(fuzzed ? 700 : 200);
-        const bps = await Promise.all(pairs.map((p) => iperf(p.from, p.to.address, p.port, 3)));
-        if (fuzzed) fuzzer.pause();
-        for (const [j, p] of pairs.entries()) rounds[p.name]![fuzzed ? 'fuzzed' : 'baseline'].push(bps[j]!);
+      // Interleaved rounds, the order rotated every cycle: the load from other work on the machine drifts and
+      // every condition sees it alike.
+      for (let cycle = 0; cycle < FUZZ_CYCLES; cycle++) {
+        for (let k = 0; k < conditions.length; k++) {
+          const condition = conditions[(cycle + k) % conditions.length]!;
+          if (condition === 'none') fuzzer.pause();
+          else fuzzer.aim(condition);
+          // Long enough for every worker (the slow-header ones trickle for ~2 s) to run at its steady rate.
+          await sleep(condition === 'none' ? 500 : 2_000);
+          const cpuBefore = cpuSeconds(relayPid) ?? 0;
+          const bps = await Promise.all(pairs.map((p) => iperf(p.from, p.to.address, p.port, 3)));
+          relayCpu[condition].push((cpuSeconds(relayPid) ?? 0) - cpuBefore);
+          for (const [j, p] of pairs.entries()) rounds[p.name]![condition].push(bps[j]!);
+          rounds.both![condition].push(bps.reduce((x, y) => x + y, 0));
+        }
       }
+      fuzzer.pause();
     } finally {
       clearInterval(sampler);
+      load.endLoad1 = loadavg()[0]!;
       counts = await fuzzer.stop();
+      sunk = await sink.stop().catch(() => undefined);
       for (const s of servers) await s.stop(0);
     }
     const rssAfter = rssBytes(relayPid) ?? 0;
+    const mbps = (v: number) => Math.round(v / 1e6);
     const summary = Object.fromEntries(
       Object.entries(rounds).map(([name, r]) => [
         name,
         {
-          baselineMbps: Math.round(median(r.baseline) / 1e6),
-          fuzzedMbps: Math.round(median(r.fuzzed) / 1e6),
-          ratio: Number((median(r.fuzzed) / median(r.baseline)).toFixed(3)),
-          baselineRoundsMbps: r.baseline.map((b) => Math.round(b / 1e6)),
-          fuzzedRoundsMbps: r.fuzzed.map((b) => Math.round(b / 1e6)),
+          medianMbps: {
+            none: mbps(median(r.none)),
+            sink: mbps(median(r.sink)),
+            relay: mbps(median(r.relay)),
+          },
+          vsSink: Number((median(r.relay) / median(r.sink)).toFixed(3)),
+          vsNoFuzz: Number((median(r.relay) / median(r.none)).toFixed(3)),
+          roundsMbps: { none: r.none.map(mbps), sink: r.sink.map(mbps), relay: r.relay.map(mbps) },
         },
       ]),
+    );
+    const both = rounds.both!;
+    const pairedRatio = Number(median(both.relay.map((r, cycle) => r / both.sink[cycle]!)).toFixed(3));
+    // Relay CPU seconds per GB forwarded, per condition (3 s rounds; both pairs cross the relay).
+    const gb = (c: Condition) => rounds.both![c].map((bps) => (bps * 3) / 8 / 1e9);
+    const relayCpuPerGB = Object.fromEntries(
+      conditions.map((c) => [c, Number(median(relayCpu[c].map((cpu, i) => cpu / gb(c)[i]!)).toFixed(2))]),
+    );
+    const relayCpuPerRoundS = Object.fromEntries(
+      conditions.map((c) => [c, relayCpu[c].map((x) => Number(x.toFixed(2)))]),
     );
     const rss = {
       beforeMiB: Math.round(rssBefore / 2 ** 20),
       peakMiB: Math.round(rssPeak / 2 ** 20),
       afterMiB: Math.round(rssAfter / 2 ** 20),
     };
-    record('relayFuzz', { throughput: summary, rss, fuzzer: counts });
+    record('relayFuzz', {
+      pairedRatio,
+      meetsTarget: pairedRatio >= THROUGHPUT_TARGET,
+      throughput: summary,
+      relayCpuPerGB,
+      relayCpuPerRoundS,
+      rss,
+      fuzzer: counts,
+      sink: sunk,
+      load,
+      cores: cpus().length,
+    });
 
     expect(chaos.relay.done, chaos.relay.output().slice(-3000)).toBe(false);
     expect([...chaos.mesh.agents.values()].every((a) => !a.process.done)).toBe(true);
-    expect(counts.connections ?? 0).toBeGreaterThan(500);
-    // The ≤ 10 % throughput bound (#15) is measured and printed, not asserted yet: on a 2-core machine the
-    // relayed path is CPU-bound (relay-path bench) and the fuzzer process itself takes CPU, so the ratio mixes
-    // the relay's cost of garbage with the fuzzer's own. On a quiet CI run it was 0.72/0.70 with 8,914 fuzz
-    // connections. Next: a baseline with the same fuzzer aimed at a discard sink, then assert ratio ≥ 0.9.
-    // Memory: growth stayed < 70 MiB over ~9,000 connections and 139 MB of garbage and the relay is not
-    // retaining it (per-connection limits), so the bound is an absolute 128 MiB of growth.
-    expect(rssPeak - rssBefore, JSON.stringify(rss)).toBeLessThan(128 * 2 ** 20);
+    // Malformed input closes the fuzzer's own connections, never the agents' (in-process relay clients).
+    expect(relayLost() - relayLostBefore, 'agents lost their relay connection').toBe(0);
+    // Both targets got the same attempts (the fuzzer paces itself), and plenty of them.
+    const [atRelay, atSink] = [counts.relay.connections ?? 0, counts.sink.connections ?? 0];
+    expect(atRelay).toBeGreaterThan(1_000);
+    expect(Math.abs(atRelay - atSink) / atSink, JSON.stringify(counts)).toBeLessThan(0.1);
+    // #15's bound, against the fair baseline: the same garbage at the same rate from the same process, aimed at
+    // the sink instead of the relay, so the fuzzer's own CPU is on both sides of the ratio. What is left is the
+    // relay's own cost of garbage, paid on the thread that forwards (relayCpuPerRoundS shows it directly). The
+    // statistic: the pairs' total per round, relay round over the sink round of the same cycle (seconds apart,
+    // so the load other work puts on the machine cancels), median over the cycles. Measured on the shared 2-core
+    // machine: 0.72–1.05 over 6 runs at a 1-min load of 4–16 (0.92 at 4–5). The issue's 0.9 is enforced with
+    // WIREKUBE_CHAOS_STRICT=1 (a quiet machine); by default the floor is 0.6, which catches a relay that lets
+    // garbage cut its forwarding by close to half.
+    const floor = process.env.WIREKUBE_CHAOS_STRICT === '1' ? THROUGHPUT_TARGET : THROUGHPUT_FLOOR;
+    expect(
+      pairedRatio,
+      `${JSON.stringify({ pairedRatio, summary, relayCpuPerRoundS, load })}`,
+    ).toBeGreaterThanOrEqual(floor);
+    expect(rssPeak - rssBefore, JSON.stringify(rss)).toBeLessThan(RSS_GROWTH_BOUND);
     // Still a working relay: the relayed pairs answer.
     await chaos.pingable('sym1', 'cone1', 10_000);
     await chaos.pingable('sym1', 'cone2', 10_000);
-  }, 150_000);
+  }, 240_000);
 
-  it('agent restarted 10 times under a 10 ms ping: 0 lost direct, relayed gaps measured, relayed back ≤ 30 s', async () => {
-    const cone1 = chaos.host('cone1');
-    const direct = startPinger(chaos.host('cone2'), cone1.address);
-    const relayed = startPinger(chaos.host('sym1'), cone1.address);
-    await sleep(1_000);
-    const restarts: number[] = [];
-    /** When each new agent logged "agent started" (its first reconcile applied). */
-    const started: number[] = [];
-    const journal: string[] = [];
-    const keep = (output: string) =>
-      journal.push(
-        ...output
-          .split('\n')
-          .filter((l) =>
-            /"event":"(path-changed|relay-|rule-|wireguard-applied|agent-st|proxy-|signal)/.test(l),
-          ),
-      );
-    for (let i = 0; i < 10; i++) {
-      restarts.push(Date.now());
-      const previous = chaos.mesh.agents.get('cone1')!;
-      await chaos.mesh.stopAgent('cone1');
-      keep(previous.process.output());
-      const agent = chaos.mesh.startAgent(cone1);
-      // A loaded 2-core machine (other labs running) can take half a minute to start node.
-      await chaos.mesh.waitStarted(agent, 90_000);
-      const logged = /"time":(\d+)[^\n]*"event":"agent-started"/.exec(agent.process.output())?.[1];
-      started.push(logged ? Number(logged) : Date.now());
-      // Each restart gets the time a rolling update would leave it before the next one.
-      await sleep(3_000);
-    }
-    await sleep(1_000);
-    const [d, r] = [await direct.stop(), await relayed.stop()];
-    keep(chaos.mesh.agents.get('cone1')!.process.output());
-    const t0 = restarts[0]!;
-    const rel = (runs: typeof d.lostRuns) =>
-      runs.slice(0, 30).map((x) => `${Math.round(x.afterMs - t0)}ms+${x.count}`);
-    writeFileSync(
-      join(tmpdir(), `chaos-restarts-${chaos.lab.id}.log`),
-      `${JSON.stringify({ t0, restarts: restarts.map((t) => t - t0), directLost: rel(d.lostRuns), relayedLost: rel(r.lostRuns) })}\n${journal.join('\n')}\n`,
-    );
-    const gaps = restarts.map((t, i) =>
-      Math.round(longestGap(r.replyTimesMs, t, restarts[i + 1] ?? Infinity)),
-    );
-    // The relayed path lives in the agent process (its relay connection and UDP proxy): it is down from the
-    // stop until the new process is up. What the agent controls is how soon after it is up traffic flows again.
-    const downMs = restarts.map((t, i) => started[i]! - t);
-    const backAfterStartMs = restarts.map((t, i) => {
-      const first = r.replyTimesMs.find((x) => x > started[i]!) ?? Number.POSITIVE_INFINITY;
-      const lastBeforeStop = [...r.replyTimesMs].reverse().find((x) => x <= t) ?? t;
-      // No gap at all across this restart: nothing to come back from.
-      return first - lastBeforeStop < 1_000 ? 0 : Math.round(first - started[i]!);
-    });
-    record('agentRestarts', {
-      restarts: restarts.length,
-      direct: {
-        transmitted: d.transmitted,
-        lost: d.lost,
-        longestGapMs: d.longestGapMs,
-        lostRuns: rel(d.lostRuns),
-      },
-      relayed: {
-        transmitted: r.transmitted,
-        lost: r.lost,
-        longestGapPerRestartMs: gaps,
-        agentDownPerRestartMs: downMs,
-        backAfterAgentStartedMs: backAfterStartMs,
-      },
-    });
-    expect(d.transmitted).toBeGreaterThan(3_000);
-    expect(d.lost, chaos.mesh.logs()).toBe(0);
-    // Issue 15 asks for ≤ 2 s per restart, process down time included: NOT met while the relay path lives in
-    // the agent process (see the header); the numbers above are the measurement. Once the new agent is up the
-    // pair usually forwards within ~100 ms, but in about one restart of ten the first reconcile puts the peer
-    // in `trying` (WireGuard pointed at its direct endpoint) and it stays dark for seconds: a path-machine
-    // matter (initial state from a loopback endpoint), reported, not asserted here. Asserted: the seed's
-    // promise, the relayed pair is back within 30 s of the last restart.
-    await chaos.pingable('sym1', 'cone1', 30_000);
-  }, 600_000);
-
-  it('a node reboots (wireguard-go and agent killed, links flapped): the mesh re-forms, the rest loses nothing', async () => {
+  it('a node reboots (every process in it killed, links flapped): the mesh re-forms, the rest loses nothing', async () => {
     await chaos.matrixIs(CHAOS_MATRIX, 90_000);
     const cone2 = chaos.host('cone2');
     const rest = startPinger(chaos.host('sym1'), chaos.host('cone1').address);
@@ -205,13 +213,19 @@ describe('chaos: the data plane', () => {
       .map((l) => l.ifname)
       .filter((n) => n !== 'lo' && n !== 'wire_kube');
     const at = Date.now();
-    const wireguardGo = await pidsInNetns(cone2.netns, 'wireguard-go');
-    expect(wireguardGo.length).toBeGreaterThan(0);
+    // A reboot spares nothing: the agent, wireguard-go, the detached relay-link and whatever else runs there.
+    const victims = await pidsInNetns(cone2.netns);
+    const commands = victims.map(commandOf);
+    expect(
+      commands.some((c) => c.includes('wireguard-go')),
+      commands.join('\n'),
+    ).toBe(true);
     const agent = chaos.mesh.agents.get('cone2')!;
-    process.kill(agent.process.pid, 'SIGKILL');
-    for (const pid of wireguardGo) process.kill(pid, 'SIGKILL');
+    expect(victims).toContain(agent.process.pid);
+    for (const pid of victims) killIfAlive(pid);
     await agent.process.exited;
     chaos.mesh.agents.delete('cone2');
+    await waitFor(async () => (await pidsInNetns(cone2.netns)).length === 0, 10_000, 'cone2 emptied');
     for (const l of links) await cone2.exec(['ip', 'link', 'set', l, 'down']);
     await sleep(2_000);
     for (const l of links) await cone2.exec(['ip', 'link', 'set', l, 'up']);
@@ -232,6 +246,7 @@ describe('chaos: the data plane', () => {
     await sleep(1_000);
     const r = await rest.stop();
     record('nodeReboot', {
+      killed: commands,
       pingableAfterMs: back,
       matrixAfterMs: Date.now() - at - 1_000,
       matrixWaitMs: matrixMs,
@@ -308,6 +323,28 @@ describe('chaos: the data plane', () => {
         await router.shell.exec(['nft', 'delete', 'rule', 'ip', 'wklab', 'postrouting', 'handle', handle]);
       await router.shell.exec(['conntrack', '-F']);
     }
+    // How long the direct pair takes to go back to direct after the chaos (a past run once saw cone1↔cone2
+    // stay relayed for 90 s): measured and printed, the agents' path events kept in a file for a look.
+    const settleStarted = Date.now();
+    outcomes.matrixBackMs = await chaos
+      .matrixIs(CHAOS_MATRIX, 120_000)
+      .then(() => Date.now() - settleStarted)
+      .catch(() => `not within 120 s: ${Date.now() - settleStarted} ms`);
+    const journal = join(tmpdir(), `chaos-nat-${chaos.lab.id}.log`);
+    writeFileSync(
+      journal,
+      [...chaos.mesh.agents.values()]
+        .map(
+          (a) =>
+            `--- ${a.host.name} ---\n${a.process
+              .output()
+              .split('\n')
+              .filter((l) => PATH_EVENTS.test(l))
+              .join('\n')}`,
+        )
+        .join('\n'),
+    );
+    outcomes.journal = journal;
     record('natChaos', outcomes);
     const pick = (o: unknown) => {
       const { direct, relayed } = o as Record<'direct' | 'relayed', { recoveredMs: number }>;
@@ -319,8 +356,24 @@ describe('chaos: the data plane', () => {
       expect(o.recoveredMs, `${what}: ${JSON.stringify(outcomes)}\n${chaos.mesh.logs()}`).toBeLessThanOrEqual(
         30_000,
       );
-  }, 180_000);
+  }, 330_000);
 });
+
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return `(${pid} gone)`;
+  }
+}
+
+function killIfAlive(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+}
 
 function prefix<T>(name: string, o: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [`${name}.${k}`, v]));

@@ -1,4 +1,10 @@
-export { type RelayFuzzer, startRelayFuzzer } from './fuzz.js';
+export {
+  type DiscardSink,
+  type FuzzCounts,
+  type RelayFuzzer,
+  startDiscardSink,
+  startRelayFuzzer,
+} from './fuzz.js';
 export { iperf, median, startIperfServer } from './iperf.js';
 export {
   CHAOS_MATRIX,
@@ -9,4 +15,4 @@ export {
   RELAY_PORT,
 } from './mesh-lab.js';
 export { longestGap, type Pinger, type PingRecord, parsePing, startPinger } from './pinger.js';
-export { pidsInNetns, rssBytes } from './processes.js';
+export { cpuSeconds, pidsInNetns, rssBytes } from './processes.js';

@@ -268,6 +268,78 @@ describe('relay connection machine: registration', () => {
   });
 });
 
+describe('relay connection machine: garbage is refused cheaply', () => {
+  const malformed = (now = 0): SessionInput => ({
+    kind: 'malformed',
+    message: 'frame length 0 outside 1..65536',
+    now,
+  });
+  /** The log level of every close the machine decided on. */
+  const closeLevels = (inputs: SessionInput[], e: HandshakeEnv) => {
+    let state = initialSessionState(0);
+    const levels: string[] = [];
+    for (const input of inputs) {
+      const t = nextSession(state, input, e);
+      state = t.state;
+      for (const effect of t.effects) if (effect.kind === 'close') levels.push(effect.level);
+    }
+    return levels;
+  };
+  const rows: Array<[string, SessionInput[], Partial<HandshakeConfig>, string[], string]> = [
+    [
+      'lost framing before registering: cut at once, no Error frame, quiet',
+      [malformed()],
+      {},
+      ['count protocolErrors', 'close bad frame length (silent)'],
+      'debug',
+    ],
+    [
+      'lost framing once registered: told why, logged',
+      [register(), malformed()],
+      {},
+      ['route', 'log registered', 'count protocolErrors', 'close bad frame length'],
+      'info',
+    ],
+    [
+      'lost framing while pending a proof: told why, logged',
+      [register(), malformed()],
+      { requireAuth: true },
+      ['log register-pending', 'count protocolErrors', 'close bad frame length'],
+      'info',
+    ],
+    [
+      'a well-framed wrong first frame: told why (it speaks the framing), quiet',
+      [frame(0x42, Buffer.alloc(9))],
+      {},
+      ['count protocolErrors', 'close first frame must be Register, got 0x42'],
+      'debug',
+    ],
+    [
+      'never registered within the handshake timeout: quiet',
+      [tick(10_001)],
+      {},
+      ['close handshake timeout'],
+      'debug',
+    ],
+    [
+      'registered but never proven within the handshake timeout: logged',
+      [register(), hello([Extension.Auth]), tick(10_001)],
+      { requireAuth: true },
+      ['log register-pending', 'send Welcome [1]', 'send AuthChallenge', 'close handshake timeout'],
+      'info',
+    ],
+  ];
+  it.each(rows)('%s', (_name, inputs, config, effects, level) => {
+    expect(run(inputs, env(config)).effects).toEqual(effects);
+    expect(closeLevels(inputs, env(config))).toEqual([level]);
+  });
+
+  it('a closed connection ignores a late framing error', () => {
+    const t = nextSession({ phase: 'closed', reason: 'x' }, malformed(), env());
+    expect(t.effects).toEqual([]);
+  });
+});
+
 describe('relay connection machine: liveness', () => {
   const pinged = run([register(), hello([Extension.Ping])], env()).state;
   const core = run([register()], env()).state;

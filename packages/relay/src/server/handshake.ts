@@ -7,6 +7,12 @@
  * The handshake runs straight through: Register, then (optionally, in the same write) Hello, then the proof. A
  * connection that must prove its key and does not say Hello within `helloGraceMs` of its Register is refused at
  * once with the reason, instead of waiting for the handshake timeout.
+ *
+ * Garbage is cheap to refuse: a connection that has not registered yet and breaks the framing (a length prefix
+ * outside 1..65536: random bytes, a TLS or HTTP client) is cut at once without an Error frame — it does not
+ * speak the framing, so it would not read one — and every close of a never-registered connection is logged at
+ * debug, not info: a flood of garbage connections is counted (protocolErrors) but must not become a flood of
+ * log lines, which cost the relay more CPU than the garbage itself.
  */
 import type { PendingChallenge } from '../auth/proof.js';
 import {
@@ -78,7 +84,9 @@ export type SessionInput =
    * Register frame, the key in its body). */
   | { kind: 'frame'; type: number; body: Buffer; now: number; keyTaken: boolean }
   /** Time passed. `lastReceivedAt`: when the connection last received any byte. */
-  | { kind: 'tick'; now: number; lastReceivedAt: number; keyTaken: boolean };
+  | { kind: 'tick'; now: number; lastReceivedAt: number; keyTaken: boolean }
+  /** The stream lost its framing (a length prefix out of range): nothing more can be read from it. */
+  | { kind: 'malformed'; message: string; now: number };
 
 export type SessionCounter =
   | 'protocolErrors'
@@ -92,11 +100,14 @@ export type SessionEffect =
   | { kind: 'send'; frame: Buffer }
   /** Route the connection's key to it, closing any previous holder. */
   | { kind: 'route'; key: Buffer }
-  | { kind: 'close'; reason: string; errorText: string | null }
+  /** `level`: how loudly to log it — debug for a connection that never registered (garbage), else info. */
+  | { kind: 'close'; reason: string; errorText: string | null; level: CloseLogLevel }
   | { kind: 'count'; counter: SessionCounter }
   /** Forward a Control payload (a view into the read: copy before keeping) to `destination`. */
   | { kind: 'control'; destination: Buffer; payload: Buffer }
   | { kind: 'log'; level: 'debug' | 'info' | 'warn'; event: string; message: string; fields?: object };
+
+export type CloseLogLevel = 'debug' | 'info';
 
 export interface Transition {
   state: SessionState;
@@ -116,6 +127,7 @@ const KEY_TAKEN =
 export function nextSession(state: SessionState, input: SessionInput, env: HandshakeEnv): Transition {
   if (state.phase === 'closed') return { state, effects: [] };
   if (input.kind === 'tick') return tick(state, input, env.config);
+  if (input.kind === 'malformed') return malformed(state, input.message);
   switch (state.phase) {
     case 'new':
       return onFirstFrame(state, input, env.config);
@@ -129,15 +141,37 @@ export function nextSession(state: SessionState, input: SessionInput, env: Hands
 }
 
 type FrameInput = Extract<SessionInput, { kind: 'frame' }>;
+type OpenState = Exclude<SessionState, { phase: 'closed' }>;
 type TickInput = Extract<SessionInput, { kind: 'tick' }>;
 type Active = Extract<SessionState, { phase: 'active' }>;
 
-function close(reason: string, errorText: string | null, effects: SessionEffect[] = []): Transition {
-  return { state: { phase: 'closed', reason }, effects: [...effects, { kind: 'close', reason, errorText }] };
+function close(
+  reason: string,
+  errorText: string | null,
+  effects: SessionEffect[] = [],
+  level: CloseLogLevel = 'info',
+): Transition {
+  return {
+    state: { phase: 'closed', reason },
+    effects: [...effects, { kind: 'close', reason, errorText, level }],
+  };
 }
 
-function fatal(message: string): Transition {
-  return close(message, `protocol error: ${message}`, [{ kind: 'count', counter: 'protocolErrors' }]);
+/** A protocol violation that ends the connection; quiet when it never registered. */
+function fatal(message: string, from: OpenState): Transition {
+  return close(
+    message,
+    `protocol error: ${message}`,
+    [{ kind: 'count', counter: 'protocolErrors' }],
+    from.phase === 'new' ? 'debug' : 'info',
+  );
+}
+
+function malformed(state: OpenState, message: string): Transition {
+  const counted: SessionEffect[] = [{ kind: 'count', counter: 'protocolErrors' }];
+  // Not a client of ours at all: no Error frame (and no close grace timer for it), no info line.
+  if (state.phase === 'new') return close('bad frame length', null, counted, 'debug');
+  return close('bad frame length', `protocol error: ${message}`, counted);
 }
 
 function warning(state: SessionState, message: string): Transition {
@@ -195,10 +229,10 @@ function onFirstFrame(
   config: HandshakeConfig,
 ): Transition {
   if (input.type !== FrameType.Register) {
-    return fatal(`first frame must be Register, got ${frameTypeName(input.type)}`);
+    return fatal(`first frame must be Register, got ${frameTypeName(input.type)}`, state);
   }
   if (input.body.length !== KEY_SIZE) {
-    return fatal(`Register body must be a ${KEY_SIZE}-byte key, got ${input.body.length} bytes`);
+    return fatal(`Register body must be a ${KEY_SIZE}-byte key, got ${input.body.length} bytes`, state);
   }
   const key = Buffer.from(input.body);
   if (config.requireAuth || input.keyTaken) {
@@ -278,7 +312,7 @@ function onProvingFrame(
     case FrameType.Register:
       return warning(state, 'Register is only allowed as the first frame');
     case FrameType.Hello:
-      return fatal('Hello is only allowed right after Register');
+      return fatal('Hello is only allowed right after Register', state);
     case FrameType.Ping:
       if (state.extensions.includes(Extension.Ping)) return { state, effects: [pong(input.body)] };
       return refuse(input.keyTaken);
@@ -354,7 +388,7 @@ function onControl(state: Active, input: FrameInput, config: HandshakeConfig): T
   try {
     message = parseControl(input.body);
   } catch (error) {
-    return fatal((error as Error).message);
+    return fatal((error as Error).message, state);
   }
   const elapsed = Math.max(0, input.now - state.controlRefilledAt);
   const tokens = Math.min(
@@ -373,15 +407,16 @@ function onControl(state: Active, input: FrameInput, config: HandshakeConfig): T
   };
 }
 
-function tick(
-  state: Exclude<SessionState, { phase: 'closed' }>,
-  input: TickInput,
-  config: HandshakeConfig,
-): Transition {
+function tick(state: OpenState, input: TickInput, config: HandshakeConfig): Transition {
   const now = input.now;
   if (state.phase !== 'active') {
     if (now - state.openedAt > config.handshakeTimeoutMs) {
-      return close('handshake timeout', 'handshake timeout: register (and authenticate) sooner');
+      return close(
+        'handshake timeout',
+        'handshake timeout: register (and authenticate) sooner',
+        [],
+        state.phase === 'new' ? 'debug' : 'info',
+      );
     }
     if (state.phase === 'pending') {
       if (now >= state.helloDeadline) return refuse(input.keyTaken);

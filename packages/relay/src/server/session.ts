@@ -15,6 +15,7 @@ import { BODY_OFFSET, encodeError, FrameType, HEADER_SIZE, KEY_SIZE } from '../c
 import { FrameLengthError } from '../errors.js';
 import type { TimerHandle } from '../timers.js';
 import {
+  type CloseLogLevel,
   type HandshakeEnv,
   initialSessionState,
   nextSession,
@@ -94,7 +95,11 @@ export class Session {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      this.log().debug({ event: 'connection-error', errno: error.code, err: error.message }, 'socket error');
+      if (host.options.logger.isLevelEnabled('debug'))
+        this.log().debug(
+          { event: 'connection-error', errno: error.code, err: error.message },
+          'socket error',
+        );
     });
     socket.on('close', () => this.finish());
     socket.on('drain', () => this.releaseWaiters());
@@ -138,9 +143,10 @@ export class Session {
   }
 
   /** Closes the connection, optionally telling the client why in an Error frame first. */
-  close(reason: string, errorText: string | null): void {
+  close(reason: string, errorText: string | null, level: CloseLogLevel = 'info'): void {
     if (this.closed) return;
-    this.log().info({ event: 'connection-closed', reason }, 'closing relay connection');
+    if (this.host.options.logger.isLevelEnabled(level))
+      this.log()[level]({ event: 'connection-closed', reason }, 'closing relay connection');
     this.finish();
     if (errorText !== null && !this.socket.destroyed) {
       this.socket.end(encodeError(errorText));
@@ -202,8 +208,10 @@ export class Session {
       this.flushRun();
       this.flushTouched();
       if (error instanceof FrameLengthError) {
-        this.host.stats.protocolErrors++;
-        this.close('bad frame length', `protocol error: ${error.message}`);
+        const now = this.host.options.timers.now();
+        this.apply(
+          nextSession(this.machine, { kind: 'malformed', message: error.message, now }, this.host.handshake),
+        );
         return;
       }
       throw error;
@@ -410,7 +418,7 @@ export class Session {
           this.host.route(this.routeKey, this);
           break;
         case 'close':
-          this.close(effect.reason, effect.errorText);
+          this.close(effect.reason, effect.errorText, effect.level);
           break;
         case 'count':
           this.count(effect.counter);
@@ -419,7 +427,9 @@ export class Session {
           this.forwardControl(effect.destination, effect.payload);
           break;
         case 'log':
-          this.log()[effect.level]({ event: effect.event, ...effect.fields }, effect.message);
+          // The child logger (and the peer address it reads) only when the line is written.
+          if (this.host.options.logger.isLevelEnabled(effect.level))
+            this.log()[effect.level]({ event: effect.event, ...effect.fields }, effect.message);
           break;
       }
     }

@@ -1,0 +1,97 @@
+// How the relay treats garbage (src/server/handshake.ts decides, session.ts applies), over real sockets: a
+// connection that never registered and breaks the framing is cut at once, without an Error frame and without an
+// info log line; one that registered is told why and logged; nobody else notices either.
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeData, encodeRegister, type Frame, FrameType } from '../src/codec/frame.js';
+import { RawPeer } from './helpers/raw-peer.js';
+import { keyPair, startRelay, type TestRelay } from './helpers/relay.js';
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A relay logging at info into memory, as the program does by default. */
+async function loggedRelay(): Promise<{ relay: TestRelay; lines: () => Array<Record<string, unknown>> }> {
+  const written: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      written.push(chunk.toString());
+      done();
+    },
+  });
+  const relay = await startRelay({ logger: pino({ level: 'info' }, sink) });
+  cleanups.push(() => relay.close());
+  const lines = () =>
+    written
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { relay, lines };
+}
+
+async function peer(r: TestRelay): Promise<RawPeer> {
+  const p = await RawPeer.connect(r.port);
+  cleanups.push(() => p.destroy());
+  return p;
+}
+
+const errors = (frames: Frame[]) =>
+  frames.filter((f) => f.type === FrameType.Error).map((f) => f.body.toString());
+const closes = (lines: Array<Record<string, unknown>>) =>
+  lines.filter((l) => l.event === 'connection-closed');
+
+describe('relay fed garbage', () => {
+  it('cuts a never-registered connection that breaks the framing at once: no Error frame, no info line', async () => {
+    const { relay, lines } = await loggedRelay();
+    const [a, b] = [keyPair(), keyPair()];
+    const [pa, pb] = [await peer(relay), await peer(relay)];
+    pa.write(encodeRegister(a.publicKey));
+    pb.write(encodeRegister(b.publicKey));
+    const bad = await Promise.all(
+      // An HTTP request, a zero length prefix, one past the 65,536 limit.
+      [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([0, 0, 0, 0, 9]), Buffer.from([0, 1, 0, 1, 2])].map(
+        async (garbage) => {
+          const p = await peer(relay);
+          p.write(garbage);
+          return p;
+        },
+      ),
+    );
+    for (const p of bad) await p.untilClosed();
+    expect(bad.flatMap((p) => errors(p.frames))).toEqual([]);
+    expect(relay.server.stats.protocolErrors).toBe(3);
+    expect(closes(lines())).toEqual([]);
+    // The registered pair never noticed.
+    pa.write(encodeData(b.publicKey, Buffer.from('still here')));
+    const got = await pb.until((f) => f.some((x) => x.type === FrameType.Data));
+    expect(
+      got
+        .find((x) => x.type === FrameType.Data)!
+        .body.subarray(32)
+        .toString(),
+    ).toBe('still here');
+    expect(pa.closed || pb.closed).toBe(false);
+  });
+
+  it('tells a registered connection that breaks the framing why, and logs it', async () => {
+    const { relay, lines } = await loggedRelay();
+    const p = await peer(relay);
+    p.write(encodeRegister(keyPair().publicKey), Buffer.from([0, 1, 0, 1, 2]));
+    await p.untilClosed();
+    expect(errors(p.frames)[0]).toMatch(/frame length 65537 outside 1..65536/);
+    expect(closes(lines()).map((l) => [l.level, l.reason])).toEqual([[30, 'bad frame length']]);
+  });
+
+  it('still answers a well-framed wrong first frame with an Error, without an info line', async () => {
+    const { relay, lines } = await loggedRelay();
+    const p = await peer(relay);
+    p.write(Buffer.from([0, 0, 0, 1, 0x03]));
+    await p.untilClosed();
+    expect(errors(p.frames)).toEqual(['protocol error: first frame must be Register, got Keepalive']);
+    expect(closes(lines())).toEqual([]);
+  });
+});
