@@ -164,7 +164,6 @@ async function phase(scenarios: Scenario[], gapMs: number): Promise<void> {
     for (let i = 0; i < scenarios.length; i++) {
       const path = scenarios[(round + i) % scenarios.length]!;
       const result = await ping(path, round * scenarios.length + i);
-      if (process.env.BENCH_DEBUG) process.stderr.write(`${path.name} ${JSON.stringify(result)}\n`);
       if (result === undefined) path.lost++;
       else {
         path.samples.ab.push(result.ab);
