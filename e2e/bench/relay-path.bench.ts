@@ -207,6 +207,8 @@ try {
       udpRcvbufErrorsSender: rcvbufSender,
       udpDropsBy: dropsBy,
       pingP50Ms: median(rtts),
+      // How many Node processes the proxy CPU above sums (agents, plus relay-link processes once they exist).
+      proxyProcesses: proxyPids.length,
       load1: loadavg()[0] ?? 0,
     };
   };
@@ -259,6 +261,7 @@ try {
       relayCpuMsPerGB: pick(relayed, 'relayCpuMsPerGB'),
       proxyAgentsCpuMsPerGB: pick(relayed, 'agentsCpuMsPerGB'),
       proxyAgentsSystemCpuMsPerGB: pick(relayed, 'agentsSystemCpuMsPerGB'),
+      proxyProcesses: pick(relayed, 'proxyProcesses'),
       directAgentsCpuMsPerGB: pick(direct, 'agentsCpuMsPerGB'),
       relayedWireguardGoCpuMsPerGB: pick(relayed, 'wireguardGoCpuMsPerGB'),
       directWireguardGoCpuMsPerGB: pick(direct, 'wireguardGoCpuMsPerGB'),
