@@ -1,15 +1,16 @@
 // Relayed vs direct between the same two lab hosts (cone1, cone2, real agents and the project's relay program):
-// iperf3 throughput ratio relayed/direct (target ≥ 0.8), CPU per GB moved in the relay and in the agent that
-// hosts the UDP proxy, and ping p50 relayed vs direct (target ≤ 2×). Runs alternate direct and relayed
-// (mode never / always on the running mesh); medians over BENCH_RUNS. Last line of output: one JSON object.
+// iperf3 throughput ratio relayed/direct (target ≥ 0.8), CPU per GB moved in the relay and in the Node processes
+// of the two hosts (the agents and whichever of them hosts the UDP proxy: the agent or its relay-link process),
+// and ping p50 relayed vs direct (target ≤ 2×). Runs alternate direct and relayed (mode never / always on the
+// running mesh); medians over BENCH_RUNS (default 5). Last line of output: one JSON object.
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLab, type LabHost } from '../src/index.js';
 import { MeshFixture, waitFor } from '../src/mesh/fixture.js';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const RELAY_MAIN = fileURLToPath(new URL('../../packages/relay/dist/main.js', import.meta.url));
 const TICKS_PER_SECOND = 100;
@@ -32,15 +33,16 @@ function systemCpuMs(pid: number): number {
   return (Number(fields[12]) * 1000) / TICKS_PER_SECOND;
 }
 
-/** PIDs of the wireguard-go daemons in a lab host's network namespace (the agent starts its own). */
-function wireguardGoPids(host: LabHost): number[] {
+/** PIDs in a lab host's network namespace whose program matches `isProgram` (/proc/<pid>/exe). */
+function pidsInHost(host: LabHost, isProgram: (exe: string, comm: string) => boolean): number[] {
   const netns = `net:[${statSync(`/run/netns/${host.netns}`).ino}]`;
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'wireguard-go') continue;
-      if (readlinkSync(`/proc/${entry}/ns/net`) === netns) pids.push(Number(entry));
+      if (readlinkSync(`/proc/${entry}/ns/net`) !== netns) continue;
+      const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+      if (isProgram(readlinkSync(`/proc/${entry}/exe`), comm)) pids.push(Number(entry));
     } catch {
       // Exited while we looked.
     }
@@ -48,12 +50,34 @@ function wireguardGoPids(host: LabHost): number[] {
   return pids;
 }
 
+/** The wireguard-go daemons of a host (the agent starts its own). */
+const wireguardGoPids = (host: LabHost) => pidsInHost(host, (_exe, comm) => comm === 'wireguard-go');
+
+/** Every Node process of a host: the agent and whatever else of ours hosts the UDP proxy (the relay-link process
+ * the agent starts, once the proxy moves out of it). Looked up at each measurement, since the agent may start it
+ * late or restart it. The relay runs in its own host, so it is never among them. */
+const nodePids = (host: LabHost) =>
+  pidsInHost(host, (exe) => basename(exe) === basename(process.execPath) || basename(exe) === 'node');
+
 /** Summed CPU ms of several processes (0 for any that is gone). */
 function cpuMsOf(pids: readonly number[]): number {
   let total = 0;
   for (const pid of pids) {
     try {
       total += cpuMs(pid);
+    } catch {
+      // Gone: it contributes nothing from here on.
+    }
+  }
+  return total;
+}
+
+/** Summed system CPU ms of several processes (0 for any that is gone). */
+function systemCpuMsOf(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += systemCpuMs(pid);
     } catch {
       // Gone: it contributes nothing from here on.
     }
@@ -114,7 +138,7 @@ try {
   await mesh.createMesh({ relay: relaySpec('never') });
   const [a, b] = [lab.host('cone1'), lab.host('cone2')];
   await mesh.registerNodes([a, b]);
-  const agentA = mesh.startAgent(a);
+  mesh.startAgent(a);
   mesh.startAgent(b);
   await Promise.all([...mesh.agents.values()].map((x) => mesh.waitStarted(x, 60_000)));
   const server = b.spawn(['iperf3', '-s', '-B', b.address]);
@@ -134,13 +158,13 @@ try {
       `both sides ${mode === 'always' ? 'relayed' : 'direct'}`,
     );
   };
-  const agentB = mesh.agents.get(b.name)!;
   const measure = async () => {
     const wgPids = [...wireguardGoPids(a), ...wireguardGoPids(b)];
+    const proxyPids = [...nodePids(a), ...nodePids(b)].filter((pid) => pid !== relay.pid);
     const cpuOf = () => ({
       relay: cpuMs(relay.pid),
-      agents: cpuMs(agentA.process.pid) + cpuMs(agentB.process.pid),
-      agentsSystem: systemCpuMs(agentA.process.pid) + systemCpuMs(agentB.process.pid),
+      agents: cpuMsOf(proxyPids),
+      agentsSystem: systemCpuMsOf(proxyPids),
       wireguardGo: cpuMsOf(wgPids),
     });
     const rcvbufBefore = [await udpRcvbufErrors(a), await udpRcvbufErrors(b)];
@@ -169,7 +193,8 @@ try {
     const perGB = (key: keyof ReturnType<typeof cpuOf>) => (cpuAfter[key] - cpuBefore[key]) / gb;
     return {
       mbps: report.end.sum_received.bits_per_second / 1e6,
-      // Both agents: the sender's proxy reads UDP and writes TCP, the receiver's reads TCP and writes UDP.
+      // Both hosts' Node processes: the sender's proxy reads UDP and writes TCP, the receiver's reads TCP and
+      // writes UDP.
       relayCpuMsPerGB: perGB('relay'),
       agentsCpuMsPerGB: perGB('agents'),
       agentsSystemCpuMsPerGB: perGB('agentsSystem'),
@@ -182,6 +207,8 @@ try {
       udpRcvbufErrorsSender: rcvbufSender,
       udpDropsBy: dropsBy,
       pingP50Ms: median(rtts),
+      // How many Node processes the proxy CPU above sums (agents, plus relay-link processes once they exist).
+      proxyProcesses: proxyPids.length,
       load1: loadavg()[0] ?? 0,
     };
   };
@@ -234,6 +261,7 @@ try {
       relayCpuMsPerGB: pick(relayed, 'relayCpuMsPerGB'),
       proxyAgentsCpuMsPerGB: pick(relayed, 'agentsCpuMsPerGB'),
       proxyAgentsSystemCpuMsPerGB: pick(relayed, 'agentsSystemCpuMsPerGB'),
+      proxyProcesses: pick(relayed, 'proxyProcesses'),
       directAgentsCpuMsPerGB: pick(direct, 'agentsCpuMsPerGB'),
       relayedWireguardGoCpuMsPerGB: pick(relayed, 'wireguardGoCpuMsPerGB'),
       directWireguardGoCpuMsPerGB: pick(direct, 'wireguardGoCpuMsPerGB'),

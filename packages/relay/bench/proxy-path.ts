@@ -11,73 +11,31 @@
 // shared machine's load. BENCH_PROXY_BEFORE=<another build's dist dir> measures that build too, in the same runs
 // (alternating first), to check a change before/after. BENCH_CPU_PROF=<dir> profiles the children. The last line
 // of output is one JSON object.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:dgram';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { generateRawKeyPair, keyToBase64 } from '../src/auth/keys.js';
+import { type BulkResult, throughput as bulk, DATAGRAM, WINDOW } from './bulk.js';
+import { median, round, startChild, stopChild, udpSocket } from './children.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
-const WINDOW = Number(process.env.BENCH_WINDOW ?? 256);
-const BURST = 32;
-const DATAGRAM = 1452;
 const PINGS = 300;
 /** BENCH_RTT_ONLY=1: latency alone, without a bulk phase before it (whose CPU use biases the scheduler). */
 const RTT_ONLY = process.env.BENCH_RTT_ONLY === '1';
 const PING_SIZE = 64;
-const TICKS_PER_SECOND = 100;
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-};
-const round = (value: number, digits = 2) => Number(value.toFixed(digits));
-
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-}
 
 /** BENCH_CPU_PROF=<dir>: every child writes a V8 CPU profile there when it exits. */
 const profile = process.env.BENCH_CPU_PROF
   ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF]
   : [];
 
-async function startChild(args: string[], key: string): Promise<{ child: ChildProcess; value: number }> {
-  const child = spawn(process.execPath, [...profile, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  for await (const line of lines) {
-    try {
-      const parsed = JSON.parse(line) as Record<string, unknown>;
-      if (typeof parsed[key] === 'number') {
-        lines.on('line', () => undefined);
-        return { child, value: parsed[key] as number };
-      }
-    } catch {
-      // Not JSON: a log line.
-    }
-  }
-  throw new Error(`child ${args.join(' ')} exited before reporting ${key}`);
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-}
-
-async function udpSocket(): Promise<Socket> {
-  const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
-  socket.bind(0, '127.0.0.1');
-  await once(socket, 'listening');
-  return socket;
+async function child(args: string[], key: string): Promise<{ child: ChildProcess; value: number }> {
+  const started = await startChild(args, key, profile);
+  return { child: started.child, value: Number(started.ready[key]) };
 }
 
 interface Path {
@@ -92,14 +50,14 @@ interface Path {
 }
 
 async function startPath(name: string, dist: string): Promise<Path> {
-  const relay = await startChild(
+  const relay = await child(
     [join(dist, 'main.js'), '--port', '0', '--http-port', '0', '--listen-address', '127.0.0.1'],
     'port',
   );
   const [a, b] = [generateRawKeyPair(), generateRawKeyPair()];
   const [wgA, wgB] = [await udpSocket(), await udpSocket()];
   const agent = (own: typeof a, peer: typeof a, wg: Socket) =>
-    startChild(
+    child(
       [
         join(here, 'proxy-agent.mjs'),
         dist,
@@ -128,65 +86,8 @@ async function stopPath(path: Path): Promise<void> {
   path.wgB.close();
 }
 
-/** Bulk one way, A → B, for `seconds`: at most WINDOW datagrams in flight, sent in bursts of BURST. */
-async function throughput(path: Path, seconds: number) {
-  const payload = Buffer.alloc(DATAGRAM, 0x04);
-  let sent = 0;
-  let received = 0;
-  let stopped = false;
-  const top = () => {
-    if (stopped) return;
-    while (sent - received < WINDOW) {
-      for (let i = 0; i < BURST; i++) path.wgA.send(payload, path.toB, '127.0.0.1');
-      sent += BURST;
-    }
-  };
-  // Lost datagrams would shrink the window for good: after 10 ms without progress, count the rest as lost.
-  let lost = 0;
-  let progressAt = received;
-  const refill = setInterval(() => {
-    if (received === progressAt) {
-      lost += sent - received - lost;
-      received += sent - received;
-      top();
-    }
-    progressAt = received;
-  }, 10);
-  let arrived = 0;
-  const onMessage = () => {
-    arrived++;
-    received++;
-    if (sent - received <= WINDOW - BURST) top();
-  };
-  path.wgB.on('message', onMessage);
-  const pids = [path.agents[0].pid!, path.agents[1].pid!, path.relay.pid!];
-  top();
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  let delivered = 0;
-  const count = () => delivered++;
-  path.wgB.on('message', count);
-  const cpuBefore = pids.map(cpuMs);
-  const start = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  const elapsed = (performance.now() - start) / 1000;
-  const cpu = pids.map((pid, i) => cpuMs(pid) - cpuBefore[i]!);
-  path.wgB.off('message', count);
-  stopped = true;
-  clearInterval(refill);
-  // What is still queued along the path arrives late, not never.
-  await new Promise((resolve) => setTimeout(resolve, 1000));
-  path.wgB.off('message', onMessage);
-  const gb = (delivered * DATAGRAM) / 1e9;
-  return {
-    mbps: (delivered * DATAGRAM * 8) / elapsed / 1e6,
-    // Datagrams that never arrived, per thousand sent (the path drops rather than queue without bound).
-    lossPerMille: (1000 * (sent - arrived)) / sent,
-    senderAgentCpuMsPerGB: cpu[0]! / gb,
-    receiverAgentCpuMsPerGB: cpu[1]! / gb,
-    relayCpuMsPerGB: cpu[2]! / gb,
-    load1: loadavg()[0] ?? 0,
-  };
-}
+const throughput = (path: Path, seconds: number): Promise<BulkResult> =>
+  bulk({ ...path, pids: [path.agents[0].pid!, path.agents[1].pid!, path.relay.pid!] }, seconds);
 
 /** Round trips of one small datagram at a time; `via` false sends straight between the two sockets. Pings carry a
  * sequence number and are told from late bulk datagrams by their size. */

@@ -107,8 +107,13 @@ describe('UdpProxy', () => {
     const p = proxy({ relay: transport, wireguardPort: wg.port, onUnknownPeer: (key) => unknown.push(key) });
     const peer = keyPair().publicKey;
     const endpoint = await p.addPeer(peer);
-    intruder.socket.send('inject', endpoint.port, endpoint.host);
-    await eventually(() => p.drops.foreignSource === 1);
+    // The proxy socket is connected to WireGuard, so the kernel refuses any other sender outright.
+    intruder.socket.connect(endpoint.port, endpoint.host);
+    await once(intruder.socket, 'connect');
+    const refused = once(intruder.socket, 'error');
+    intruder.socket.send('inject');
+    expect(((await refused)[0] as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
+    expect(p.drops.foreignSource).toBe(0);
     transport.connected = false;
     wg.socket.send('lost', endpoint.port, endpoint.host);
     await eventually(() => p.counters(peer)!.txDrops === 1);
@@ -116,6 +121,22 @@ describe('UdpProxy', () => {
     transport.inject(stranger, 'who');
     expect(unknown).toEqual([stranger]);
     expect(transport.sent).toEqual([]);
+  });
+
+  it('counts relayed datagrams refused because WireGuard is not listening, and keeps delivering after', async () => {
+    const closed = createSocket('udp4');
+    closed.bind(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const port = closed.address().port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const transport = new FakeTransport();
+    const p = proxy({ relay: transport, wireguardPort: port });
+    const peer = keyPair().publicKey;
+    await p.addPeer(peer);
+    transport.inject(peer, 'first');
+    await eventually(() => p.drops.wireguardRefused >= 1);
+    transport.inject(peer, 'second');
+    expect(p.counters(peer)).toMatchObject({ rxPackets: 2 });
   });
 
   it('carries WireGuard datagrams end to end through a real relay and two clients', async () => {

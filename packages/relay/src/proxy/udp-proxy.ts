@@ -78,6 +78,7 @@ export class UdpProxy {
   private lastDelivered: ProxyPeer | null = null;
   private unknownPeerDrops = 0;
   private foreignSourceDrops = 0;
+  private wireguardRefused = 0;
 
   constructor(private readonly options: UdpProxyOptions) {
     if (
@@ -94,9 +95,15 @@ export class UdpProxy {
     this.unsubscribe = options.relay.onData((source, datagram) => this.deliver(source, datagram));
   }
 
-  /** Datagrams from the relay for keys without a socket, and from local senders other than WireGuard. */
-  get drops(): { unknownPeer: number; foreignSource: number } {
-    return { unknownPeer: this.unknownPeerDrops, foreignSource: this.foreignSourceDrops };
+  /** Datagrams from the relay for keys without a socket; from local senders other than WireGuard that got past
+   * the kernel's filter of the connected socket (only in the instant between bind and connect); and sends to
+   * WireGuard refused because its port was closed. */
+  get drops(): { unknownPeer: number; foreignSource: number; wireguardRefused: number } {
+    return {
+      unknownPeer: this.unknownPeerDrops,
+      foreignSource: this.foreignSourceDrops,
+      wireguardRefused: this.wireguardRefused,
+    };
   }
 
   /**
@@ -161,6 +168,18 @@ export class UdpProxy {
       );
       socket.bind(0, this.bindHost, () => resolve());
     });
+    // Connected to WireGuard: a send skips Node's per-datagram address lookup (a dns.lookup deferred to the next
+    // tick) and the kernel's per-datagram route lookup, and the kernel itself drops datagrams from any other
+    // local sender (address and port), which is the filter the agent relies on.
+    const wireguard = `${this.wireguardHost}:${this.options.wireguardPort}`;
+    await new Promise<void>((resolve, reject) => {
+      socket.removeAllListeners('error');
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        socket.close();
+        reject(new RelayConnectionError(error.message, 'proxy connect', wireguard, error.code));
+      });
+      socket.connect(this.options.wireguardPort, this.wireguardHost, () => resolve());
+    });
     const address = socket.address();
     const peer: ProxyPeer = {
       key,
@@ -169,13 +188,20 @@ export class UdpProxy {
       counters: { txPackets: 0, txBytes: 0, txDrops: 0, lastTxAt: 0, rxPackets: 0, rxBytes: 0, lastRxAt: 0 },
     };
     socket.removeAllListeners('error');
-    socket.on('error', (error) =>
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      // WireGuard's port closed (restarting): the kernel answers relayed datagrams with port-unreachable, which
+      // a connected socket reports once per datagram. Expected and transient; WireGuard retransmits.
+      if (error.code === 'ECONNREFUSED') {
+        this.wireguardRefused++;
+        return;
+      }
       this.logger.warn(
         { event: 'proxy-socket-error', peer: keyToBase64(key), err: error.message },
         'proxy error',
-      ),
-    );
+      );
+    });
     socket.on('message', (datagram, rinfo) => {
+      // The connected socket already filters by source; only what arrived between bind and connect gets here.
       if (rinfo.port !== this.options.wireguardPort) {
         this.foreignSourceDrops++;
         return;
@@ -212,6 +238,6 @@ export class UdpProxy {
     counters.rxPackets++;
     counters.rxBytes += datagram.length;
     counters.lastRxAt = this.timers.now();
-    peer.socket.send(datagram, this.options.wireguardPort, this.wireguardHost);
+    peer.socket.send(datagram);
   }
 }
