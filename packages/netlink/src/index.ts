@@ -45,6 +45,7 @@ export {
   openNetwork,
   openWireGuard,
 } from './open.js';
+export { type DetachedResult, type DetachedStart, startDetached } from './process/detached.js';
 export type { AddressInfo } from './rtnl/addresses.js';
 export type { LinkInfo } from './rtnl/links.js';
 export { type RouteSetResult, RouteTable } from './rtnl/route-table.js';

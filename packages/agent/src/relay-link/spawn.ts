@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { startDetached } from '@wirekube/netlink';
 import { answers } from './server.js';
 
 export interface RelayLinkSpawnOptions {
@@ -46,30 +44,15 @@ export function relayLinkSpawner(options: RelayLinkSpawnOptions): () => Promise<
     ...(options.logPath ? { logPath: options.logPath } : {}),
   };
   return async () => {
-    const output = options.logPath ? openSync(options.logPath, 'a') : 'ignore';
-    const [program, ...args] = command;
-    const child = spawn(program ?? '', args, { detached: true, stdio: ['ignore', output, output] });
-    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-    let spawnError: Error | undefined;
-    child.on('exit', (code, signal) => {
-      exited = { code, signal };
+    const started = await startDetached({
+      argv: command,
+      ...(options.logPath ? { logPath: options.logPath } : {}),
+      ready: () => answers(options.socketPath, 500),
+      readyTimeoutMs,
+      pollMs: 50,
     });
-    child.on('error', (error) => {
-      spawnError = error;
-    });
-    child.unref();
-    const deadline = Date.now() + readyTimeoutMs;
-    while (Date.now() < deadline) {
-      if (spawnError || exited) break;
-      if (await answers(options.socketPath, 500)) return { pid: child.pid };
-      await sleep(50);
-    }
-    if (!exited && !spawnError) child.kill('SIGTERM');
-    const reason = spawnError
-      ? spawnError.message
-      : exited
-        ? `exited (code ${exited.code}, signal ${exited.signal})`
-        : `socket not answering after ${readyTimeoutMs} ms`;
+    if (started.ok) return { pid: started.pid };
+    const reason = started.reason.startsWith('not ready') ? `socket ${started.reason}` : started.reason;
     throw new RelayLinkSpawnError(reason, context);
   };
 }

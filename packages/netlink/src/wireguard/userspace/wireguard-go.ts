@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcessError } from '../../errors.js';
+import { startDetached } from '../../process/detached.js';
 import type { UapiTransport } from './socket.js';
 
 /** Starts the userspace implementation for an interface; resolves once its UAPI socket answers. */
@@ -39,37 +38,22 @@ export function wireguardGoLauncher(
   if (command === EXTERNAL_WIREGUARD_GO) return externalWireguardGo(transport, readyTimeoutMs);
   return {
     async start(iface) {
-      const output = options.logPath ? openSync(options.logPath, 'a') : 'ignore';
-      const child = spawn(command, ['-f', iface], {
-        detached: true,
-        stdio: ['ignore', output, output],
+      const started = await startDetached({
+        argv: [command, '-f', iface],
         env: { ...process.env, WG_PROCESS_FOREGROUND: '1', ...options.env },
+        ...(options.logPath ? { logPath: options.logPath } : {}),
+        ready: () => transport.alive(iface),
+        readyTimeoutMs,
+        pollMs: 20,
       });
-      let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-      let spawnError: Error | undefined;
-      child.on('exit', (code, signal) => {
-        exited = { code, signal };
-      });
-      child.on('error', (error) => {
-        spawnError = error;
-      });
-      child.unref();
-      const deadline = Date.now() + readyTimeoutMs;
-      while (Date.now() < deadline) {
-        if (spawnError || exited) break;
-        if (await transport.alive(iface)) return { pid: child.pid };
-        await sleep(20);
-      }
-      if (!exited && !spawnError) child.kill('SIGTERM');
-      const reason = spawnError
-        ? spawnError.message
-        : exited
-          ? `exited (code ${exited.code}, signal ${exited.signal})`
-          : `socket ${transport.socketPath(iface)} not ready after ${readyTimeoutMs} ms`;
+      if (started.ok) return { pid: started.pid };
+      const reason = started.reason.startsWith('not ready')
+        ? `socket ${transport.socketPath(iface)} ${started.reason}`
+        : started.reason;
       throw new ProcessError(`${command} for ${iface}: ${reason}`, {
         operation: 'wireguard-go.start',
         iface,
-        code: (spawnError as NodeJS.ErrnoException | undefined)?.code,
+        code: started.code,
         detail: { command, logPath: options.logPath },
       });
     },
