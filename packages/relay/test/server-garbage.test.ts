@@ -80,10 +80,18 @@ describe('relay fed garbage', () => {
   it('tells a registered connection that breaks the framing why, and logs it', async () => {
     const { relay, lines } = await loggedRelay();
     const p = await peer(relay);
-    p.write(encodeRegister(keyPair().publicKey), Buffer.from([0, 1, 0, 1, 2]));
+    const key = keyPair().publicKey;
+    p.write(encodeRegister(key), Buffer.from([0, 1, 0, 1, 2]));
     await p.untilClosed();
     expect(errors(p.frames)[0]).toMatch(/frame length 65537 outside 1..65536/);
     expect(closes(lines()).map((l) => [l.level, l.reason])).toEqual([[30, 'bad frame length']]);
+    // The line names the connection, its address and the peer (fields of the line, no child logger).
+    const [closed] = closes(lines());
+    expect(closed).toMatchObject({
+      peer: Buffer.from(key).toString('base64'),
+      remote: expect.stringMatching(/:\d+$/),
+    });
+    expect(typeof closed!.conn).toBe('number');
   });
 
   it('still answers a well-framed wrong first frame with an Error, without an info line', async () => {
