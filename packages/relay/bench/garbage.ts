@@ -9,13 +9,13 @@
 //
 //   BENCH_RUNS (5), BENCH_RATE connections/s (300), BENCH_WINDOW_MS (3000), BENCH_REQUIRE_AUTH=1 (relay flag),
 //   BENCH_RELAY_BEFORE=<other build>/dist/main.js (a second relay build in the same runs),
-//   BENCH_CPU_PROF=<dir> (the relay writes a V8 CPU profile there on exit).
+//   BENCH_CPU_PROF=<dir> (the relays and the sink write V8 CPU profiles there on exit).
 import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuMs, median, round, startChild, stopChild } from './children.js';
+import { cpuSplitMs, median, round, startChild, stopChild } from './children.js';
 import { attemptMs, KINDS, payload, TRICKLE_MS } from './garbage-kinds.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -42,7 +42,7 @@ async function startRelay(name: string, main: string): Promise<Target> {
 }
 
 async function startSink(): Promise<Target> {
-  const started = await startChild([join(here, 'discard-sink.mjs')], 'port');
+  const started = await startChild([join(here, 'discard-sink.mjs')], 'port', profile);
   return { name: 'sink', child: started.child, port: Number(started.ready.port) };
 }
 
@@ -89,6 +89,7 @@ function fuzzer(aim: () => number) {
 
 interface Window {
   cpuMs: number;
+  systemMs: number;
   connections: number;
   usPerConnection: number;
 }
@@ -108,14 +109,16 @@ async function main(): Promise<void> {
       for (const target of order) {
         port = target.port;
         await sleep(SETTLE_MS);
-        const cpu0 = cpuMs(target.child.pid!);
+        const before = cpuSplitMs(target.child.pid!);
         const opened0 = fuzz.opened;
         await sleep(WINDOW_MS);
-        const cpu = cpuMs(target.child.pid!) - cpu0;
+        const after = cpuSplitMs(target.child.pid!);
+        const systemMs = after.systemMs - before.systemMs;
+        const cpu = after.userMs - before.userMs + systemMs;
         const connections = fuzz.opened - opened0;
         results
           .get(target.name)!
-          .push({ cpuMs: cpu, connections, usPerConnection: (cpu * 1000) / connections });
+          .push({ cpuMs: cpu, systemMs, connections, usPerConnection: (cpu * 1000) / connections });
       }
       loads.push(loadavg()[0]!);
       const line = targets.map((t) => `${t.name} ${round(results.get(t.name)!.at(-1)!.usPerConnection, 0)}`);
@@ -142,6 +145,7 @@ async function main(): Promise<void> {
     const windows = results.get(target.name)!;
     summary[target.name] = {
       usPerConnection: round(median(windows.map((w) => w.usPerConnection)), 1),
+      systemUsPerConnection: round(median(windows.map((w) => (w.systemMs * 1000) / w.connections)), 1),
       connectionsPerWindow: median(windows.map((w) => w.connections)),
       perRun: windows.map((w) => round(w.usPerConnection, 0)),
       ...(target === sink

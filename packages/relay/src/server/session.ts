@@ -41,6 +41,8 @@ export interface SessionHost {
   route(key: string, session: Session): void;
   unroute(key: string, session: Session): void;
   forget(session: Session): void;
+  /** Spends one line of the per-connection log budget: false = count it instead of writing it. */
+  mayLog(): boolean;
 }
 
 export class Session {
@@ -197,6 +199,7 @@ export class Session {
   /** One line with the connection's fields: merged into the line rather than a child logger per line, which
    * cost more than the line itself on a relay fed garbage connections. */
   private log(level: 'debug' | 'info' | 'warn', fields: object, message: string): void {
+    if (!this.host.mayLog()) return;
     this.host.options.logger[level](
       { conn: this.id, remote: this.remote, peer: this.peer, ...fields },
       message,
