@@ -52,7 +52,9 @@ export async function startChild(args: string[], key: string, nodeFlags: string[
     try {
       const parsed = JSON.parse(line) as Record<string, unknown>;
       if (parsed[key] !== undefined) {
-        lines.on('line', () => undefined);
+        // Leaving the loop closes the readline interface: keep reading the pipe, or a child that logs blocks
+        // (pino writes synchronously) once the pipe buffer is full.
+        child.stdout!.on('data', () => undefined);
         return { child, ready: parsed };
       }
     } catch {
