@@ -25,8 +25,17 @@ export const round = (value: number, digits = 2): number => Number(value.toFixed
 
 /** User+system CPU milliseconds of a process so far (/proc/<pid>/stat utime+stime). */
 export function cpuMs(pid: number): number {
+  const { userMs, systemMs } = cpuSplitMs(pid);
+  return userMs + systemMs;
+}
+
+/** User and system CPU milliseconds of a process so far, apart. */
+export function cpuSplitMs(pid: number): { userMs: number; systemMs: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  return {
+    userMs: (Number(fields[11]) * 1000) / TICKS_PER_SECOND,
+    systemMs: (Number(fields[12]) * 1000) / TICKS_PER_SECOND,
+  };
 }
 
 export interface Child {
@@ -43,7 +52,9 @@ export async function startChild(args: string[], key: string, nodeFlags: string[
     try {
       const parsed = JSON.parse(line) as Record<string, unknown>;
       if (parsed[key] !== undefined) {
-        lines.on('line', () => undefined);
+        // Leaving the loop closes the readline interface: keep reading the pipe, or a child that logs blocks
+        // (pino writes synchronously) once the pipe buffer is full.
+        child.stdout!.on('data', () => undefined);
         return { child, ready: parsed };
       }
     } catch {

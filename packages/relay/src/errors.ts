@@ -20,9 +20,12 @@ export class RelayProtocolError extends Error {
 export class FrameLengthError extends RelayProtocolError {
   override readonly name: string = 'FrameLengthError';
   constructor(readonly length: number) {
-    super(`frame length ${length} outside 1..65536`, 'decode');
+    super(frameLengthMessage(length), 'decode');
   }
 }
+
+/** The text of a FrameLengthError, for callers that report the failure without building the Error. */
+export const frameLengthMessage = (length: number): string => `frame length ${length} outside 1..65536`;
 
 /** Key-ownership proof failed or was refused. */
 export class RelayAuthError extends Error {

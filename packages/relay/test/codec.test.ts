@@ -135,6 +135,36 @@ describe('FrameDecoder', () => {
     expect(() => decoder.decode(encodeKeepalive())).toThrow(FrameLengthError);
   });
 
+  it('feed reports a bad length as a value, after earlier frames, and keeps reporting it', () => {
+    const decoder = new FrameDecoder();
+    const seen: number[] = [];
+    const onFrame = (buf: Buffer, start: number) => seen.push(buf[start + 4]!);
+    expect(decoder.feed(encodeKeepalive(), onFrame)).toBeNull();
+    expect(decoder.feed(Buffer.concat([encodeKeepalive(), Buffer.from([0, 1, 0, 1, 9, 9])]), onFrame)).toBe(
+      65_537,
+    );
+    expect(seen).toEqual([FrameType.Keepalive, FrameType.Keepalive]);
+    // Lost framing stays lost: nothing more is delivered, and push throws the same length.
+    expect(decoder.feed(encodeKeepalive(), onFrame)).toBe(65_537);
+    expect(seen).toHaveLength(2);
+    expect(decoder.buffered).toBe(0);
+    expect(() => decoder.push(encodeKeepalive(), onFrame)).toThrow(/frame length 65537 outside/);
+  });
+
+  it('feed reports a bad length whose header was split across reads, zero included', () => {
+    const decoder = new FrameDecoder();
+    const none = () => {
+      throw new Error('no frame expected');
+    };
+    expect(decoder.feed(Buffer.from([0, 0]), none)).toBeNull();
+    expect(decoder.buffered).toBe(2);
+    expect(decoder.feed(Buffer.from([0, 0, 7]), none)).toBe(0);
+    expect(decoder.buffered).toBe(0);
+    const big = new FrameDecoder();
+    expect(big.feed(Buffer.from([0xff, 0xff, 0xff]), none)).toBeNull();
+    expect(big.feed(Buffer.from([0xff]), none)).toBe(0xffffffff);
+  });
+
   it('rejects a zero length, also when the header is split', () => {
     const decoder = new FrameDecoder();
     decoder.decode(Buffer.from([0, 0]));

@@ -5,7 +5,9 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeData, encodeRegister, type Frame, FrameType } from '../src/codec/frame.js';
-import { RawPeer } from './helpers/raw-peer.js';
+import type { RelayServerOptions } from '../src/server/options.js';
+import { ManualTimers } from './helpers/manual-timers.js';
+import { eventually, RawPeer } from './helpers/raw-peer.js';
 import { keyPair, startRelay, type TestRelay } from './helpers/relay.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -14,7 +16,9 @@ afterEach(async () => {
 });
 
 /** A relay logging at info into memory, as the program does by default. */
-async function loggedRelay(): Promise<{ relay: TestRelay; lines: () => Array<Record<string, unknown>> }> {
+async function loggedRelay(
+  options: RelayServerOptions = {},
+): Promise<{ relay: TestRelay; lines: () => Array<Record<string, unknown>> }> {
   const written: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -22,7 +26,7 @@ async function loggedRelay(): Promise<{ relay: TestRelay; lines: () => Array<Rec
       done();
     },
   });
-  const relay = await startRelay({ logger: pino({ level: 'info' }, sink) });
+  const relay = await startRelay({ logger: pino({ level: 'info' }, sink), ...options });
   cleanups.push(() => relay.close());
   const lines = () =>
     written
@@ -80,10 +84,18 @@ describe('relay fed garbage', () => {
   it('tells a registered connection that breaks the framing why, and logs it', async () => {
     const { relay, lines } = await loggedRelay();
     const p = await peer(relay);
-    p.write(encodeRegister(keyPair().publicKey), Buffer.from([0, 1, 0, 1, 2]));
+    const key = keyPair().publicKey;
+    p.write(encodeRegister(key), Buffer.from([0, 1, 0, 1, 2]));
     await p.untilClosed();
     expect(errors(p.frames)[0]).toMatch(/frame length 65537 outside 1..65536/);
     expect(closes(lines()).map((l) => [l.level, l.reason])).toEqual([[30, 'bad frame length']]);
+    // The line names the connection, its address and the peer (fields of the line, no child logger).
+    const [closed] = closes(lines());
+    expect(closed).toMatchObject({
+      peer: Buffer.from(key).toString('base64'),
+      remote: expect.stringMatching(/:\d+$/),
+    });
+    expect(typeof closed!.conn).toBe('number');
   });
 
   it('still answers a well-framed wrong first frame with an Error, without an info line', async () => {
@@ -93,5 +105,30 @@ describe('relay fed garbage', () => {
     await p.untilClosed();
     expect(errors(p.frames)).toEqual(['protocol error: first frame must be Register, got Keepalive']);
     expect(closes(lines())).toEqual([]);
+  });
+
+  it('writes per-connection lines within the budget and counts the rest in one summary per sweep', async () => {
+    const timers = new ManualTimers();
+    const { relay, lines } = await loggedRelay({ timers, logLinesPerSecond: 1, logLinesBurst: 2 });
+    const keys = Array.from({ length: 5 }, () => keyPair().publicKey);
+    const peers = await Promise.all(keys.map(() => peer(relay)));
+    for (const [i, p] of peers.entries()) p.write(encodeRegister(keys[i]!));
+    await eventually(() => relay.server.registeredKeyCount === 5);
+    const registered = () => lines().filter((l) => l.event === 'registered');
+    expect(registered()).toHaveLength(2);
+    relay.server.sweep();
+    expect(lines().filter((l) => l.event === 'log-lines-suppressed')).toMatchObject([
+      { level: 40, suppressed: 3, perSecond: 1 },
+    ]);
+    // Nothing new to report: no second summary. A second later one more line fits.
+    relay.server.sweep();
+    expect(lines().filter((l) => l.event === 'log-lines-suppressed')).toHaveLength(1);
+    timers.advance(1_000);
+    peers[0]!.write(Buffer.from([0, 1, 0, 1, 2]));
+    await peers[0]!.untilClosed();
+    expect(closes(lines()).map((l) => l.reason)).toEqual(['bad frame length']);
+    // The budget only thins the log: every connection was served.
+    expect(errors(peers[0]!.frames)[0]).toMatch(/frame length 65537/);
+    expect(peers.slice(1).some((p) => p.closed)).toBe(false);
   });
 });

@@ -37,6 +37,11 @@ export interface RelayServerOptions {
   sweepIntervalMs?: number;
   /** Grace given to a closing connection to flush its final Error frame. Default 2 s. */
   closeGraceMs?: number;
+  /** Per-connection log lines (registered, closed, auth failed, ...) per second, sustained; lines over it are
+   * counted and summarised once per sweep (`log-lines-suppressed`). Default 20. */
+  logLinesPerSecond?: number;
+  /** Per-connection log lines in a burst. Default 200. */
+  logLinesBurst?: number;
   timers?: Timers;
   logger?: Logger;
 }
@@ -60,11 +65,16 @@ export function resolveServerOptions(options: RelayServerOptions): ResolvedServe
     pingTimeoutMs: options.pingTimeoutMs ?? 6_000,
     sweepIntervalMs: options.sweepIntervalMs ?? 1_000,
     closeGraceMs: options.closeGraceMs ?? 2_000,
+    logLinesPerSecond: options.logLinesPerSecond ?? 20,
+    logLinesBurst: options.logLinesBurst ?? 200,
     timers: options.timers ?? realTimers,
     logger: options.logger ?? pino({ level: 'silent' }),
   };
   if (resolved.requireAuth && !resolved.extensions.includes(Extension.Auth)) {
     throw new RelayArgumentError('requireAuth needs the auth extension enabled', 'requireAuth');
+  }
+  for (const field of ['logLinesPerSecond', 'logLinesBurst'] as const) {
+    if (!(resolved[field] >= 1)) throw new RelayArgumentError(`${field} must be at least 1`, field);
   }
   if (!(resolved.maxQueueBytes > 0)) {
     throw new RelayArgumentError('maxQueueBytes must be positive', 'maxQueueBytes');

@@ -7,6 +7,13 @@ import { createChallenge, verifyProof } from '../auth/proof.js';
 import { RelayConnectionError } from '../errors.js';
 import type { TimerHandle } from '../timers.js';
 import type { HandshakeEnv } from './handshake.js';
+import {
+  fullLogBudget,
+  type LogBudget,
+  type LogBudgetConfig,
+  spendLogLine,
+  takeSuppressed,
+} from './log-budget.js';
 import { type RelayServerOptions, type ResolvedServerOptions, resolveServerOptions } from './options.js';
 import { Session, type SessionHost } from './session.js';
 import { emptyStats, type RelayStats } from './stats.js';
@@ -22,10 +29,14 @@ export class RelayServer implements SessionHost {
   private sweepTimer: TimerHandle | null = null;
   private nextId = 1;
   private closing = false;
+  private readonly logBudgetConfig: LogBudgetConfig;
+  private logBudget: LogBudget;
 
   constructor(options: RelayServerOptions = {}) {
     this.options = resolveServerOptions(options);
     const o = this.options;
+    this.logBudgetConfig = { perSecond: o.logLinesPerSecond, burst: o.logLinesBurst };
+    this.logBudget = fullLogBudget(this.logBudgetConfig, o.timers.now());
     this.handshake = {
       config: {
         requireAuth: o.requireAuth,
@@ -130,6 +141,19 @@ export class RelayServer implements SessionHost {
   sweep(): void {
     const now = this.options.timers.now();
     for (const session of [...this.sessions]) session.sweep(now);
+    const { budget, suppressed } = takeSuppressed(this.logBudget);
+    this.logBudget = budget;
+    if (suppressed > 0)
+      this.options.logger.warn(
+        { event: 'log-lines-suppressed', suppressed, perSecond: this.logBudgetConfig.perSecond },
+        'per-connection log lines over the budget were not written',
+      );
+  }
+
+  mayLog(): boolean {
+    const { budget, write } = spendLogLine(this.logBudget, this.options.timers.now(), this.logBudgetConfig);
+    this.logBudget = budget;
+    return write;
   }
 
   lookup(key: string): Session | undefined {

@@ -12,7 +12,7 @@ import { keyToBase64 } from '../auth/keys.js';
 import { FrameDecoder } from '../codec/decoder.js';
 import { Extension, encodeControl } from '../codec/extensions.js';
 import { BODY_OFFSET, encodeError, FrameType, HEADER_SIZE, KEY_SIZE } from '../codec/frame.js';
-import { FrameLengthError } from '../errors.js';
+import { frameLengthMessage } from '../errors.js';
 import type { TimerHandle } from '../timers.js';
 import {
   type CloseLogLevel,
@@ -41,6 +41,8 @@ export interface SessionHost {
   route(key: string, session: Session): void;
   unroute(key: string, session: Session): void;
   forget(session: Session): void;
+  /** Spends one line of the per-connection log budget: false = count it instead of writing it. */
+  mayLog(): boolean;
 }
 
 export class Session {
@@ -96,7 +98,8 @@ export class Session {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (host.options.logger.isLevelEnabled('debug'))
-        this.log().debug(
+        this.log(
+          'debug',
           { event: 'connection-error', errno: error.code, err: error.message },
           'socket error',
         );
@@ -146,7 +149,7 @@ export class Session {
   close(reason: string, errorText: string | null, level: CloseLogLevel = 'info'): void {
     if (this.closed) return;
     if (this.host.options.logger.isLevelEnabled(level))
-      this.log()[level]({ event: 'connection-closed', reason }, 'closing relay connection');
+      this.log(level, { event: 'connection-closed', reason }, 'closing relay connection');
     this.finish();
     if (errorText !== null && !this.socket.destroyed) {
       this.socket.end(encodeError(errorText));
@@ -193,8 +196,14 @@ export class Session {
     this.outBytes = 0;
   }
 
-  private log() {
-    return this.host.options.logger.child({ conn: this.id, remote: this.remote, peer: this.peer });
+  /** One line with the connection's fields: merged into the line rather than a child logger per line, which
+   * cost more than the line itself on a relay fed garbage connections. */
+  private log(level: 'debug' | 'info' | 'warn', fields: object, message: string): void {
+    if (!this.host.mayLog()) return;
+    this.host.options.logger[level](
+      { conn: this.id, remote: this.remote, peer: this.peer, ...fields },
+      message,
+    );
   }
 
   // ---- hot path -------------------------------------------------------------------------------------------
@@ -202,22 +211,14 @@ export class Session {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     this.lastReceivedAt = this.host.options.timers.now();
-    try {
-      this.decoder.push(chunk, this.onFrame);
-    } catch (error) {
-      this.flushRun();
-      this.flushTouched();
-      if (error instanceof FrameLengthError) {
-        const now = this.host.options.timers.now();
-        this.apply(
-          nextSession(this.machine, { kind: 'malformed', message: error.message, now }, this.host.handshake),
-        );
-        return;
-      }
-      throw error;
-    }
+    const badLength = this.decoder.feed(chunk, this.onFrame);
     this.flushRun();
     this.flushTouched();
+    if (badLength !== null && !this.closed) {
+      const message = frameLengthMessage(badLength);
+      const now = this.host.options.timers.now();
+      this.apply(nextSession(this.machine, { kind: 'malformed', message, now }, this.host.handshake));
+    }
   }
 
   private readonly onFrame = (buf: Buffer, start: number, end: number): void => {
@@ -429,7 +430,7 @@ export class Session {
         case 'log':
           // The child logger (and the peer address it reads) only when the line is written.
           if (this.host.options.logger.isLevelEnabled(effect.level))
-            this.log()[effect.level]({ event: effect.event, ...effect.fields }, effect.message);
+            this.log(effect.level, { event: effect.event, ...effect.fields }, effect.message);
           break;
       }
     }
