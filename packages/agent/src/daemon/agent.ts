@@ -98,7 +98,9 @@ export class Agent implements HealthSource {
     private readonly config: AgentConfig,
     private readonly deps: AgentDeps,
   ) {
-    this.log = deps.log.child({ node: config.nodeName });
+    // main's logger already carries the node (pino would write the key twice).
+    this.log =
+      deps.log.bindings().node === config.nodeName ? deps.log : deps.log.child({ node: config.nodeName });
     this.now = deps.now ?? (deps.clock ? () => deps.clock!.now() : Date.now);
   }
 
