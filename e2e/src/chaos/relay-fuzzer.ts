@@ -10,24 +10,9 @@
 // measurement); prints one JSON line of counts when stopped (SIGINT/SIGTERM), per target.
 //
 //   node --import tsx e2e/src/chaos/relay-fuzzer.ts <host> <port> [connections] [sink-host sink-port]
-import { randomBytes, randomInt } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { attemptMs, KINDS, type Kind, payload, TRICKLE_MS } from '@wirekube/relay/testing';
 
-const KINDS = [
-  'random',
-  'truncated',
-  'oversized',
-  'zero-length',
-  'unknown-type',
-  'slow-header',
-  'random-register',
-] as const;
-type Kind = (typeof KINDS)[number];
-
-const TRICKLE_MS = 50;
-/** How long an attempt stays connected at most, from its start (then it hangs up itself). */
-const attemptMs = (kind: Kind) =>
-  (kind === 'slow-header' ? 37 * TRICKLE_MS : 0) + (kind === 'truncated' ? 500 : 100);
 /** A worker starts one attempt per period: the longest an attempt can take, plus a little. */
 const periodMs = (kind: Kind) => attemptMs(kind) + 20;
 
@@ -37,40 +22,6 @@ const sinkCounts = { connections: 0, closedByRelay: 0, errors: 0, bytes: 0 } as 
 let stopping = false;
 let paused = false;
 let target: Target = 'relay';
-
-function frame(type: number, body: Buffer, declared = body.length + 1): Buffer {
-  const header = Buffer.alloc(5);
-  header.writeUInt32BE(declared >>> 0, 0);
-  header.writeUInt8(type, 4);
-  return Buffer.concat([header, body]);
-}
-
-/** The bytes one attempt of `kind` sends; `slow-header` is trickled by the caller. */
-function payload(kind: Kind): Buffer[] {
-  switch (kind) {
-    case 'random':
-      return [randomBytes(randomInt(1, 4096))];
-    case 'truncated':
-      // Declares a full Data frame, sends a sliver of it, then goes quiet or hangs up.
-      return [frame(0x02, randomBytes(randomInt(1, 40)), randomInt(100, 65_536))];
-    case 'oversized':
-      // Past the 65,536 limit: the relay must refuse the header, not buffer what follows.
-      return [frame(0x02, Buffer.alloc(0), randomInt(65_537, 0x7fffffff)), randomBytes(64 * 1024)];
-    case 'zero-length':
-      return [Buffer.from([0, 0, 0, 0]), randomBytes(16)];
-    case 'unknown-type':
-      return [frame(randomInt(0x04, 0xff), randomBytes(randomInt(0, 512)))];
-    case 'slow-header':
-      return [...frame(0x01, randomBytes(32))].map((b) => Buffer.from([b]));
-    case 'random-register': {
-      const register = frame(0x01, randomBytes(32));
-      const data = Array.from({ length: 20 }, () =>
-        frame(0x02, Buffer.concat([randomBytes(32), randomBytes(randomInt(0, 1400))])),
-      );
-      return [register, ...data, frame(0x02, randomBytes(32), 70_000)];
-    }
-  }
-}
 
 function attempt(host: string, port: number, kind: Kind, tally: Record<string, number>): Promise<void> {
   return new Promise((resolve) => {

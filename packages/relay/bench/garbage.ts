@@ -2,7 +2,7 @@
 //
 // The relay program (dist/main.js, info logging to a pipe as in the lab) and a discard TCP server
 // (discard-sink.mjs) each run in their own process on loopback; this process opens garbage connections — the
-// chaos fuzzer's mix (garbage-kinds.ts), one kind after the other — at a fixed rate, aimed at one of them at a
+// chaos fuzzer's mix (src/testing/garbage.ts), one kind after the other — at a fixed rate, aimed at one of them at a
 // time, and reads the target's CPU time (/proc/<pid>/stat) over a window. Per run: relay and sink windows
 // back to back (alternating which goes first); figures are medians over runs, the ratio is the median of
 // per-run ratios. Last line: one JSON object.
@@ -15,8 +15,8 @@ import { connect } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { attemptMs, KINDS, payload, TRICKLE_MS } from '../src/testing/garbage.js';
 import { cpuSplitMs, median, round, startChild, stopChild } from './children.js';
-import { attemptMs, KINDS, payload, TRICKLE_MS } from './garbage-kinds.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const env = process.env;

@@ -1,5 +1,5 @@
-// The bad inputs of bench/garbage.ts, the same mix as the lab's chaos fuzzer (e2e/src/chaos/relay-fuzzer.ts):
-// what one garbage connection sends, and how long it stays connected before it hangs up itself.
+// Bad input for a relay, the mix the relay's bench:garbage and the lab's chaos fuzzer (e2e/src/chaos/relay-fuzzer.ts)
+// both send: what one garbage connection writes, and how long it stays connected before it hangs up itself.
 import { randomBytes, randomInt } from 'node:crypto';
 
 export const KINDS = [
