@@ -1,10 +1,12 @@
 // What each entry point of the package offers: the agent side from '.', the server program from './server',
-// codecs and machines from './internals' (package.json "exports").
+// codecs and machines from './internals', bad input for benches and chaos tests from './testing'
+// (package.json "exports").
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as agentFace from '../src/index.js';
 import * as internals from '../src/internals.js';
 import * as serverFace from '../src/server/index.js';
+import * as testingFace from '../src/testing/garbage.js';
 
 describe('package faces', () => {
   it('"." is the agent side only', () => {
@@ -39,9 +41,14 @@ describe('package faces', () => {
       expect(internals).toHaveProperty(name);
   });
 
-  it('package.json maps the three subpaths to the built files', () => {
+  it('"./testing" is the garbage mix only', () => {
+    expect(Object.keys(testingFace).sort()).toEqual(['KINDS', 'TRICKLE_MS', 'attemptMs', 'payload'].sort());
+  });
+
+  it('package.json maps the four subpaths to the built files', () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-    expect(Object.keys(pkg.exports)).toEqual(['.', './server', './internals']);
+    expect(Object.keys(pkg.exports)).toEqual(['.', './server', './internals', './testing']);
     expect(pkg.exports['./server'].import).toBe('./dist/server/index.js');
+    expect(pkg.exports['./testing'].import).toBe('./dist/testing/garbage.js');
   });
 });
