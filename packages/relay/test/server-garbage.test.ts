@@ -4,10 +4,10 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeData, encodeRegister, type Frame, FrameType } from '../src/codec/frame.js';
+import { encodeData, encodeRegister, FrameType } from '../src/codec/frame.js';
 import type { RelayServerOptions } from '../src/server/options.js';
 import { ManualTimers } from './helpers/manual-timers.js';
-import { eventually, RawPeer } from './helpers/raw-peer.js';
+import { errorTexts as errors, eventually, RawPeer } from './helpers/raw-peer.js';
 import { keyPair, startRelay, type TestRelay } from './helpers/relay.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -43,8 +43,6 @@ async function peer(r: TestRelay): Promise<RawPeer> {
   return p;
 }
 
-const errors = (frames: Frame[]) =>
-  frames.filter((f) => f.type === FrameType.Error).map((f) => f.body.toString());
 const closes = (lines: Array<Record<string, unknown>>) =>
   lines.filter((l) => l.event === 'connection-closed');
 

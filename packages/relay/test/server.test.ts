@@ -18,7 +18,7 @@ import {
   FrameType,
 } from '../src/codec/frame.js';
 import { ManualTimers } from './helpers/manual-timers.js';
-import { eventually, RawPeer } from './helpers/raw-peer.js';
+import { errorTexts as errors, eventually, RawPeer } from './helpers/raw-peer.js';
 import { keyPair, startRelay, type TestRelay } from './helpers/relay.js';
 
 const cleanups: Array<() => unknown> = [];
@@ -38,8 +38,6 @@ async function peer(r: TestRelay): Promise<RawPeer> {
   return p;
 }
 
-const errors = (frames: Frame[]) =>
-  frames.filter((f) => f.type === FrameType.Error).map((f) => f.body.toString());
 const datas = (frames: Frame[]) => frames.filter((f) => f.type === FrameType.Data);
 
 /** Registers a raw peer with the auth extension and completes the proof with `privateKey`. */

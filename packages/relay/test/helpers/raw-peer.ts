@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { FrameDecoder } from '../../src/codec/decoder.js';
-import type { Frame } from '../../src/codec/frame.js';
+import { type Frame, FrameType } from '../../src/codec/frame.js';
 
 /** A test client speaking raw frames, recording every frame it receives. */
 export class RawPeer {
@@ -75,3 +75,7 @@ export async function eventually(predicate: () => boolean, timeoutMs = 5_000): P
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** The texts of the Error frames among `frames`, in order. */
+export const errorTexts = (frames: readonly Frame[]): string[] =>
+  frames.filter((f) => f.type === FrameType.Error).map((f) => f.body.toString());
