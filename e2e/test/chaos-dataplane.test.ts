@@ -4,8 +4,9 @@
 //   iperf3: throughput against a fair baseline — the same fuzzer process, at the same pace, aimed at a discard
 //   sink beside the relay (on 2 cores the fuzzer's own CPU would otherwise count as the relay's cost) — in
 //   interleaved rounds, medians; the ratio to no fuzzing at all is printed too. The issue's ≤ 10 % drop is
-//   asserted with WIREKUBE_CHAOS_STRICT=1 and NOT always met on the shared machine (0.72–1.05; the relay pays
-//   Node's per-connection accept/close cost on its forwarding thread); by default a 0.6 floor. The relay's RSS
+//   asserted. What holds it: the relay's source penalty resets the fuzzer's new connections at accept once its
+//   address has spent its strikes (before it, the relay paid 1.3–1.6× the sink's CPU per garbage connection and
+//   the ratio was 0.72–1.05 on this shared machine). The relay's RSS
 //   stays bounded, nothing dies, agents keep their relay connections, the pairs still answer;
 // - a node "reboots" (every process in its namespace SIGKILLed, links flapped): the mesh re-forms, the rest
 //   loses nothing;
@@ -46,8 +47,8 @@ const FUZZ_CYCLES = 6;
 const RSS_GROWTH_BOUND = 80 * 2 ** 20;
 /** #15: relayed throughput under garbage at least this share of the fair baseline's. */
 const THROUGHPUT_TARGET = 0.9;
-/** Asserted by default on the shared 2-core machine, where the target is not always met (see the test). */
-const THROUGHPUT_FLOOR = 0.6;
+/** The relay's line when a source address has spent its strikes (its new connections are reset at accept). */
+const SOURCE_PENALIZED = /"event":"source-penalized"[^\n]*?"source":"([^"]+)"/g;
 /** Agent log lines that mean a relay connection was lost (in-process relay client). */
 const RELAY_LOST = /"event":"relay-disconnected"/g;
 /** Agent log lines kept from the NAT chaos test: how each pair's path moved, and why. */
@@ -161,8 +162,11 @@ describe('chaos: the data plane', () => {
       peakMiB: Math.round(rssPeak / 2 ** 20),
       afterMiB: Math.round(rssAfter / 2 ** 20),
     };
+    // Sources the relay penalized (one line each time a source's strikes ran out).
+    const penalized = [...chaos.relay.output().matchAll(SOURCE_PENALIZED)].map((m) => m[1]!);
     record('relayFuzz', {
       pairedRatio,
+      penalizedSources: [...new Set(penalized)],
       meetsTarget: pairedRatio >= THROUGHPUT_TARGET,
       throughput: summary,
       relayCpuPerGB,
@@ -178,23 +182,26 @@ describe('chaos: the data plane', () => {
     expect([...chaos.mesh.agents.values()].every((a) => !a.process.done)).toBe(true);
     // Malformed input closes the fuzzer's own connections, never the agents' (in-process relay clients).
     expect(relayLost() - relayLostBefore, 'agents lost their relay connection').toBe(0);
-    // Both targets got the same attempts (the fuzzer paces itself), and plenty of them.
+    // The relay got at least the sink's share of attempts (the fuzzer paces itself), and plenty of them. It may
+    // get more: an attempt the relay resets ends at once, while one at the sink lasts its full time and, on a
+    // loaded machine, its timer fires late and delays the worker's next attempt (9,533 vs 8,718 at load 6). More
+    // garbage at the relay only makes the ratio below harder to meet.
     const [atRelay, atSink] = [counts.relay.connections ?? 0, counts.sink.connections ?? 0];
     expect(atRelay).toBeGreaterThan(1_000);
-    expect(Math.abs(atRelay - atSink) / atSink, JSON.stringify(counts)).toBeLessThan(0.1);
+    expect(atRelay / atSink, JSON.stringify(counts)).toBeGreaterThan(0.9);
+    // The relay defended itself by address: it penalized the fuzzer's, and only that one (the agents' relay
+    // connections come from other addresses and were never refused).
+    expect(penalized.length, 'relay never penalized the fuzzer').toBeGreaterThan(0);
+    expect(new Set(penalized).size, penalized.join(' ')).toBe(1);
     // #15's bound, against the fair baseline: the same garbage at the same rate from the same process, aimed at
     // the sink instead of the relay, so the fuzzer's own CPU is on both sides of the ratio. What is left is the
     // relay's own cost of garbage, paid on the thread that forwards (relayCpuPerRoundS shows it directly). The
     // statistic: the pairs' total per round, relay round over the sink round of the same cycle (seconds apart,
-    // so the load other work puts on the machine cancels), median over the cycles. Measured on the shared 2-core
-    // machine: 0.72–1.05 over 6 runs at a 1-min load of 4–16 (0.92 at 4–5). The issue's 0.9 is enforced with
-    // WIREKUBE_CHAOS_STRICT=1 (a quiet machine); by default the floor is 0.6, which catches a relay that lets
-    // garbage cut its forwarding by close to half.
-    const floor = process.env.WIREKUBE_CHAOS_STRICT === '1' ? THROUGHPUT_TARGET : THROUGHPUT_FLOOR;
+    // so the load other work puts on the machine cancels), median over the cycles.
     expect(
       pairedRatio,
       `${JSON.stringify({ pairedRatio, summary, relayCpuPerRoundS, load })}`,
-    ).toBeGreaterThanOrEqual(floor);
+    ).toBeGreaterThanOrEqual(THROUGHPUT_TARGET);
     expect(rssPeak - rssBefore, JSON.stringify(rss)).toBeLessThan(RSS_GROWTH_BOUND);
     // Still a working relay: the relayed pairs answer.
     await chaos.pingable('sym1', 'cone1', 10_000);

@@ -82,6 +82,18 @@ agent and the Service agree without another value.
 {{- end }}
 
 {{/*
+The relay's source-penalty burst: values.relay.sourcePenalty.burst where the relay sees each client's own address
+(a LoadBalancer Service with externalTrafficPolicy Local), else 0 — behind kube-proxy's SNAT every client shares
+a node's address, and penalizing it would refuse them all.
+*/}}
+{{- define "wirekube.relaySourcePenaltyBurst" -}}
+{{- $managed := .Values.mesh.relay.managed | default dict }}
+{{- $lb := eq ($managed.serviceType | default "LoadBalancer") "LoadBalancer" }}
+{{- $local := eq (.Values.relay.externalTrafficPolicy | default "Local") "Local" }}
+{{- if and $lb $local }}{{ .Values.relay.sourcePenalty.burst | int64 }}{{ else }}0{{ end }}
+{{- end }}
+
+{{/*
 KUBERNETES_SERVICE_HOST/PORT for a pod that must reach the API server at its real address (apiServer.host):
 client libraries read these in-cluster, so the pod's own code needs no flag.
 */}}

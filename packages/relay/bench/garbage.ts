@@ -5,7 +5,8 @@
 // chaos fuzzer's mix (src/testing/garbage.ts), one kind after the other — at a fixed rate, aimed at one of them at a
 // time, and reads the target's CPU time (/proc/<pid>/stat) over a window. Per run: relay and sink windows
 // back to back (alternating which goes first); figures are medians over runs, the ratio is the median of
-// per-run ratios. Last line: one JSON object.
+// per-run ratios. Two relays: as deployed (`relay`), and with the source penalty off (`unpenalized`), which
+// pays for every garbage connection's session. Last line: one JSON object.
 //
 //   BENCH_RUNS (5), BENCH_RATE connections/s (300), BENCH_WINDOW_MS (3000), BENCH_REQUIRE_AUTH=1 (relay flag),
 //   BENCH_RELAY_BEFORE=<other build>/dist/main.js (a second relay build in the same runs),
@@ -34,8 +35,8 @@ interface Target {
   port: number;
 }
 
-async function startRelay(name: string, main: string): Promise<Target> {
-  const args = [main, '--port', '0', '--http-port', '0', '--listen-address', '127.0.0.1'];
+async function startRelay(name: string, main: string, extra: string[] = []): Promise<Target> {
+  const args = [main, '--port', '0', '--http-port', '0', '--listen-address', '127.0.0.1', ...extra];
   if (env.BENCH_REQUIRE_AUTH === '1') args.push('--require-auth');
   const started = await startChild(args, 'port', profile);
   return { name, child: started.child, port: Number(started.ready.port) };
@@ -95,7 +96,13 @@ interface Window {
 }
 
 async function main(): Promise<void> {
-  const relays = [await startRelay('relay', join(here, '..', 'dist', 'main.js'))];
+  const main = join(here, '..', 'dist', 'main.js');
+  // `relay` as deployed (the source penalty resets this one address's connections at accept once it has spent its
+  // strikes); `unpenalized` pays for every garbage connection's session, which is what the penalty saves.
+  const relays = [
+    await startRelay('relay', main),
+    await startRelay('unpenalized', main, ['--source-penalty-burst', '0']),
+  ];
   if (env.BENCH_RELAY_BEFORE) relays.push(await startRelay('before', env.BENCH_RELAY_BEFORE));
   const sink = await startSink();
   const targets = [...relays, sink];

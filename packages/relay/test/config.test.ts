@@ -12,6 +12,8 @@ describe('parseConfig', () => {
       requireAuth: false,
       extensions: true,
       maxQueueBytes: 4 * 1024 * 1024,
+      sourcePenaltyBurst: 50,
+      sourcePenaltyPerSecond: 5,
       logLevel: 'info',
       shutdownGraceSeconds: 10,
     });
@@ -24,6 +26,16 @@ describe('parseConfig', () => {
       port: 5000,
       listenAddress: '::',
     });
+  });
+
+  it('reads the source penalty, 0 turning it off', () => {
+    expect(parseConfig(['--source-penalty-burst', '0'], {})).toMatchObject({ sourcePenaltyBurst: 0 });
+    expect(
+      parseConfig([], { RELAY_SOURCE_PENALTY_BURST: '200', RELAY_SOURCE_PENALTY_PER_SECOND: '20' }),
+    ).toMatchObject({ sourcePenaltyBurst: 200, sourcePenaltyPerSecond: 20 });
+    expect(() => parseConfig(['--source-penalty-per-second', '0'], {})).toThrow(
+      /source-penalty-per-second must be an integer in 1..1000000, got '0'/,
+    );
   });
 
   it('returns null for --help', () => {

@@ -47,6 +47,7 @@ describe('wirekube-relay program', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain('wirekube_relay_connections 2');
     expect(metrics).toContain('wirekube_relay_registered_keys 2');
+    expect(metrics).toContain('wirekube_relay_connections_penalized_total 0');
     expect(metrics).toContain('wirekube_relay_frames_forwarded_total 1');
     expect(metrics).toContain(`wirekube_relay_bytes_forwarded_total ${5 + 32 + 100}`);
     expect(metrics).toContain('wirekube_relay_dropped_frames_total{reason="no_route"} 1');

@@ -15,6 +15,9 @@ export interface RelayProgramConfig {
   /** Offer the extensions (auth, ping). False makes a core-only relay. */
   extensions: boolean;
   maxQueueBytes: number;
+  /** Source penalty (server/source-penalty.ts): strikes per source at once (0 = off), and regained per second. */
+  sourcePenaltyBurst: number;
+  sourcePenaltyPerSecond: number;
   logLevel: string;
   /** Seconds to wait for clients to go away on SIGTERM before exiting anyway. */
   shutdownGraceSeconds: number;
@@ -29,6 +32,11 @@ export const USAGE = `Usage: wirekube-relay [options]
   --require-auth            route only keys proven by the auth extension (env RELAY_REQUIRE_AUTH=true)
   --no-extensions           speak only the four core frames (env RELAY_EXTENSIONS=false)
   --max-queue-bytes N       per-connection send queue bound (env RELAY_MAX_QUEUE_BYTES, default 4194304)
+  --source-penalty-burst N  protocol violations one source address may commit at once before its new
+                            connections are reset at accept; 0 = off, for a relay behind SNAT
+                                                         (env RELAY_SOURCE_PENALTY_BURST, default 50)
+  --source-penalty-per-second N  violations a source is forgiven per second
+                                                         (env RELAY_SOURCE_PENALTY_PER_SECOND, default 5)
   --log-level LEVEL         pino level                   (env LOG_LEVEL, default info)
   --shutdown-grace-seconds N                             (env RELAY_SHUTDOWN_GRACE_SECONDS, default 10)
   --help
@@ -84,6 +92,18 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Re
       65540,
       1024 * 1024 * 1024,
     ),
+    sourcePenaltyBurst: integer(
+      'source-penalty-burst',
+      pick(values['source-penalty-burst'], 'RELAY_SOURCE_PENALTY_BURST', '50'),
+      0,
+      1_000_000,
+    ),
+    sourcePenaltyPerSecond: integer(
+      'source-penalty-per-second',
+      pick(values['source-penalty-per-second'], 'RELAY_SOURCE_PENALTY_PER_SECOND', '5'),
+      1,
+      1_000_000,
+    ),
     logLevel: pick(values['log-level'], 'LOG_LEVEL', 'info'),
     shutdownGraceSeconds: integer(
       'shutdown-grace-seconds',
@@ -107,6 +127,8 @@ function parse(argv: readonly string[]) {
       'require-auth': { type: 'boolean' },
       'no-extensions': { type: 'boolean' },
       'max-queue-bytes': { type: 'string' },
+      'source-penalty-burst': { type: 'string' },
+      'source-penalty-per-second': { type: 'string' },
       'log-level': { type: 'string' },
       'shutdown-grace-seconds': { type: 'string' },
       help: { type: 'boolean' },

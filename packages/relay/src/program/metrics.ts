@@ -37,6 +37,15 @@ export function createRelayMetrics(server: RelayMetricsSource): Registry {
       this.inc(stats.connectionsAccepted);
     },
   });
+  new Counter({
+    name: 'wirekube_relay_connections_penalized_total',
+    help: 'Connections reset at accept because their source address kept breaking the protocol (source penalty).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(stats.connectionsPenalized);
+    },
+  });
   new Gauge({
     name: 'wirekube_relay_registered_keys',
     help: 'Public keys currently routed.',

@@ -36,6 +36,8 @@ export async function runRelay(config: RelayProgramConfig, logger?: Logger): Pro
     requireAuth: config.requireAuth,
     extensions: config.extensions ? ALL_EXTENSIONS : [],
     maxQueueBytes: config.maxQueueBytes,
+    sourcePenaltyBurst: config.sourcePenaltyBurst,
+    sourcePenaltyPerSecond: config.sourcePenaltyPerSecond,
     logger: log,
   });
   let stopping = false;

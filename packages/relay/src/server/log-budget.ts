@@ -5,23 +5,22 @@
  * the server writes one summary line per housekeeping sweep. Relay-wide events (listening, closed) are not
  * budgeted.
  */
-export interface LogBudgetConfig {
+import { type Bucket, type BucketConfig, fullBucket, take } from './token-bucket.js';
+
+export interface LogBudgetConfig extends BucketConfig {
   /** Lines per second, sustained. */
-  perSecond: number;
+  readonly perSecond: number;
   /** Lines in a burst (a relay restart makes every node register at once). */
-  burst: number;
+  readonly burst: number;
 }
 
-export interface LogBudget {
-  readonly tokens: number;
-  readonly refilledAt: number;
+export interface LogBudget extends Bucket {
   /** Lines not written since the last summary. */
   readonly suppressed: number;
 }
 
 export const fullLogBudget = (config: LogBudgetConfig, now: number): LogBudget => ({
-  tokens: config.burst,
-  refilledAt: now,
+  ...fullBucket(config, now),
   suppressed: 0,
 });
 
@@ -31,12 +30,11 @@ export function spendLogLine(
   now: number,
   config: LogBudgetConfig,
 ): { budget: LogBudget; write: boolean } {
-  const refilled = Math.min(
-    config.burst,
-    budget.tokens + (Math.max(0, now - budget.refilledAt) * config.perSecond) / 1000,
-  );
-  if (refilled >= 1) return { budget: { ...budget, tokens: refilled - 1, refilledAt: now }, write: true };
-  return { budget: { tokens: refilled, refilledAt: now, suppressed: budget.suppressed + 1 }, write: false };
+  const { bucket, taken } = take(budget, now, config);
+  return {
+    budget: { ...bucket, suppressed: budget.suppressed + (taken ? 0 : 1) },
+    write: taken,
+  };
 }
 
 /** The count to report in a summary line (0: nothing to say), and the budget with the count reset. */

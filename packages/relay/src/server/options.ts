@@ -42,6 +42,12 @@ export interface RelayServerOptions {
   logLinesPerSecond?: number;
   /** Per-connection log lines in a burst. Default 200. */
   logLinesBurst?: number;
+  /** Strikes (connections that broke the protocol or never registered) one source address (IPv4, IPv6 /64) may
+   * spend at once before its new connections are reset at accept; 0 turns the source penalty off (use 0 behind
+   * SNAT, where every client shares one address). Default 50. See source-penalty.ts. */
+  sourcePenaltyBurst?: number;
+  /** Strikes a source regains per second: a penalized source still gets this many connections. Default 5. */
+  sourcePenaltyPerSecond?: number;
   timers?: Timers;
   logger?: Logger;
 }
@@ -67,6 +73,8 @@ export function resolveServerOptions(options: RelayServerOptions): ResolvedServe
     closeGraceMs: options.closeGraceMs ?? 2_000,
     logLinesPerSecond: options.logLinesPerSecond ?? 20,
     logLinesBurst: options.logLinesBurst ?? 200,
+    sourcePenaltyBurst: options.sourcePenaltyBurst ?? 50,
+    sourcePenaltyPerSecond: options.sourcePenaltyPerSecond ?? 5,
     timers: options.timers ?? realTimers,
     logger: options.logger ?? pino({ level: 'silent' }),
   };
@@ -75,6 +83,12 @@ export function resolveServerOptions(options: RelayServerOptions): ResolvedServe
   }
   for (const field of ['logLinesPerSecond', 'logLinesBurst'] as const) {
     if (!(resolved[field] >= 1)) throw new RelayArgumentError(`${field} must be at least 1`, field);
+  }
+  if (!(Number.isInteger(resolved.sourcePenaltyBurst) && resolved.sourcePenaltyBurst >= 0)) {
+    throw new RelayArgumentError('sourcePenaltyBurst must be an integer of 0 or more', 'sourcePenaltyBurst');
+  }
+  if (resolved.sourcePenaltyBurst > 0 && !(resolved.sourcePenaltyPerSecond > 0)) {
+    throw new RelayArgumentError('sourcePenaltyPerSecond must be positive', 'sourcePenaltyPerSecond');
   }
   if (!(resolved.maxQueueBytes > 0)) {
     throw new RelayArgumentError('maxQueueBytes must be positive', 'maxQueueBytes');

@@ -16,7 +16,18 @@ import {
 } from './log-budget.js';
 import { type RelayServerOptions, type ResolvedServerOptions, resolveServerOptions } from './options.js';
 import { Session, type SessionHost } from './session.js';
+import {
+  admits,
+  forgiven,
+  type PenaltyConfig,
+  type SourceRecord,
+  sourceOf,
+  strike,
+} from './source-penalty.js';
 import { emptyStats, type RelayStats } from './stats.js';
+
+/** Sources whose strikes are remembered at most; the oldest are forgotten first (memory stays bounded). */
+const MAX_TRACKED_SOURCES = 65_536;
 
 export class RelayServer implements SessionHost {
   readonly options: ResolvedServerOptions;
@@ -31,12 +42,16 @@ export class RelayServer implements SessionHost {
   private closing = false;
   private readonly logBudgetConfig: LogBudgetConfig;
   private logBudget: LogBudget;
+  private readonly penaltyConfig: PenaltyConfig;
+  /** Struck sources (source-penalty.ts); a source is dropped again once its bucket has refilled. */
+  private readonly penalties = new Map<string, SourceRecord>();
 
   constructor(options: RelayServerOptions = {}) {
     this.options = resolveServerOptions(options);
     const o = this.options;
     this.logBudgetConfig = { perSecond: o.logLinesPerSecond, burst: o.logLinesBurst };
     this.logBudget = fullLogBudget(this.logBudgetConfig, o.timers.now());
+    this.penaltyConfig = { burst: o.sourcePenaltyBurst, perSecond: o.sourcePenaltyPerSecond };
     this.handshake = {
       config: {
         requireAuth: o.requireAuth,
@@ -57,6 +72,11 @@ export class RelayServer implements SessionHost {
   /** Open connections. */
   get connectionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Source addresses currently struck (penalized or not yet forgiven). */
+  get penalizedSourceCount(): number {
+    return this.penalties.size;
   }
 
   /** Keys currently routed. */
@@ -90,7 +110,8 @@ export class RelayServer implements SessionHost {
   }
 
   async listen(port: number, host = '0.0.0.0'): Promise<AddressInfo> {
-    const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    // Paused until admitted: a connection from a penalized source is reset without a single read.
+    const server = createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) =>
@@ -116,9 +137,20 @@ export class RelayServer implements SessionHost {
       socket.destroy();
       return;
     }
+    const source = sourceOf(socket.remoteAddress);
+    if (
+      source !== null &&
+      !admits(this.penalties.get(source), this.options.timers.now(), this.penaltyConfig)
+    ) {
+      this.stats.connectionsPenalized++;
+      socket.resetAndDestroy();
+      return;
+    }
     this.stats.connectionsAccepted++;
     const session = new Session(socket, this, this.nextId++);
+    session.source = source;
     this.sessions.add(session);
+    socket.resume();
     this.startSweep();
   }
 
@@ -141,6 +173,8 @@ export class RelayServer implements SessionHost {
   sweep(): void {
     const now = this.options.timers.now();
     for (const session of [...this.sessions]) session.sweep(now);
+    for (const [source, record] of this.penalties)
+      if (forgiven(record, now, this.penaltyConfig)) this.penalties.delete(source);
     const { budget, suppressed } = takeSuppressed(this.logBudget);
     this.logBudget = budget;
     if (suppressed > 0)
@@ -180,6 +214,29 @@ export class RelayServer implements SessionHost {
 
   forget(session: Session): void {
     this.sessions.delete(session);
+    if (session.struck && session.source !== null && !this.closing && this.penaltyConfig.burst > 0)
+      this.strike(session.source);
+  }
+
+  private strike(source: string): void {
+    const now = this.options.timers.now();
+    const previous = this.penalties.get(source);
+    const { record, penalizedNow } = strike(previous, now, this.penaltyConfig);
+    if (previous === undefined && this.penalties.size >= MAX_TRACKED_SOURCES) {
+      const oldest = this.penalties.keys().next().value;
+      if (oldest !== undefined) this.penalties.delete(oldest);
+    }
+    this.penalties.set(source, record);
+    if (penalizedNow && this.mayLog())
+      this.options.logger.warn(
+        {
+          event: 'source-penalized',
+          source,
+          burst: this.penaltyConfig.burst,
+          perSecond: this.penaltyConfig.perSecond,
+        },
+        'source broke the protocol too often: its new connections are reset until it has regained strikes',
+      );
   }
 
   private startSweep(): void {

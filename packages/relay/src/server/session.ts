@@ -58,6 +58,11 @@ export class Session {
   routeKey = '';
   readonly openedAt: number;
   lastReceivedAt: number;
+  /** The source address the server's penalty counts this connection against (null: none). */
+  source: string | null = null;
+  /** Ever routed, and whether it broke the protocol: what decides a strike against its source when it ends. */
+  private everRouted = false;
+  private violated = false;
 
   // Outgoing slices gathered for this session while a sender processes one read.
   outPieces: Buffer[] = [];
@@ -114,6 +119,11 @@ export class Session {
 
   get peer(): string | undefined {
     return this.key ? keyToBase64(this.key) : undefined;
+  }
+
+  /** A strike against its source: it broke the protocol, or it ended without ever registering. */
+  get struck(): boolean {
+    return this.violated || !this.everRouted;
   }
 
   get authenticated(): boolean {
@@ -415,6 +425,7 @@ export class Session {
           break;
         case 'route':
           this.active = true;
+          this.everRouted = true;
           this.routeKey = effect.key.toString('latin1');
           this.host.route(this.routeKey, this);
           break;
@@ -422,6 +433,7 @@ export class Session {
           this.close(effect.reason, effect.errorText, effect.level);
           break;
         case 'count':
+          if (effect.counter === 'protocolErrors' || effect.counter === 'authFailures') this.violated = true;
           this.count(effect.counter);
           break;
         case 'control':

@@ -22,6 +22,8 @@ export type DropReason = (typeof DROP_REASONS)[number];
 
 export interface RelayStats {
   connectionsAccepted: number;
+  /** Connections reset at accept because their source had spent its strikes (source-penalty.ts). */
+  connectionsPenalized: number;
   framesForwarded: number;
   bytesForwarded: number;
   /** Control frames delivered. */
@@ -40,6 +42,7 @@ export interface RelayStats {
 export function emptyStats(): RelayStats {
   return {
     connectionsAccepted: 0,
+    connectionsPenalized: 0,
     framesForwarded: 0,
     bytesForwarded: 0,
     controlForwarded: 0,
