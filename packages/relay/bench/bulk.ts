@@ -2,7 +2,7 @@
 // whatever path sits between two loopback sockets, with the CPU each process on the path spent per GB delivered.
 import type { Socket } from 'node:dgram';
 import { loadavg } from 'node:os';
-import { cpuMs } from './children.js';
+import { cpuSplitMs } from './children.js';
 
 export const DATAGRAM = 1452;
 const BURST = 32;
@@ -17,10 +17,24 @@ export interface BulkPath {
   pids: [number, number, number];
 }
 
-export type BulkResult = Awaited<ReturnType<typeof throughput>>;
+export interface BulkResult {
+  mbps: number;
+  lossPerMille: number;
+  senderAgentCpuMsPerGB: number;
+  receiverAgentCpuMsPerGB: number;
+  relayCpuMsPerGB: number;
+  load1: number;
+}
+
+export interface BulkRunResult extends BulkResult {
+  /** The kernel's share (syscalls, TCP, loopback): what a faster language cannot take away. */
+  senderAgentSystemMsPerGB: number;
+  receiverAgentSystemMsPerGB: number;
+  relaySystemMsPerGB: number;
+}
 
 /** Bulk one way, A → B, for `seconds`: at most WINDOW datagrams in flight, sent in bursts of BURST. */
-export async function throughput(path: BulkPath, seconds: number) {
+export async function bulkRun(path: BulkPath, seconds: number): Promise<BulkRunResult> {
   const payload = Buffer.alloc(DATAGRAM, 0x04);
   let sent = 0;
   let received = 0;
@@ -56,11 +70,15 @@ export async function throughput(path: BulkPath, seconds: number) {
   let delivered = 0;
   const count = () => delivered++;
   path.wgB.on('message', count);
-  const cpuBefore = pids.map(cpuMs);
+  const cpuBefore = pids.map(cpuSplitMs);
   const start = performance.now();
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   const elapsed = (performance.now() - start) / 1000;
-  const cpu = pids.map((pid, i) => cpuMs(pid) - cpuBefore[i]!);
+  const split = pids.map((pid, i) => {
+    const now = cpuSplitMs(pid);
+    return { userMs: now.userMs - cpuBefore[i]!.userMs, systemMs: now.systemMs - cpuBefore[i]!.systemMs };
+  });
+  const cpu = split.map(({ userMs, systemMs }) => userMs + systemMs);
   path.wgB.off('message', count);
   stopped = true;
   clearInterval(refill);
@@ -75,6 +93,12 @@ export async function throughput(path: BulkPath, seconds: number) {
     senderAgentCpuMsPerGB: cpu[0]! / gb,
     receiverAgentCpuMsPerGB: cpu[1]! / gb,
     relayCpuMsPerGB: cpu[2]! / gb,
+    senderAgentSystemMsPerGB: split[0]!.systemMs / gb,
+    receiverAgentSystemMsPerGB: split[1]!.systemMs / gb,
+    relaySystemMsPerGB: split[2]!.systemMs / gb,
     load1: loadavg()[0] ?? 0,
   };
 }
+
+/** The same run, typed as its totals (what proxy-path reads). */
+export const throughput: (path: BulkPath, seconds: number) => Promise<BulkResult> = bulkRun;

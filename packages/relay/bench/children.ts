@@ -45,8 +45,21 @@ export interface Child {
 }
 
 /** Starts `node <args>` and waits for its first JSON line that has `key`. */
-export async function startChild(args: string[], key: string, nodeFlags: string[] = []): Promise<Child> {
-  const child = spawn(process.execPath, [...nodeFlags, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+export function startChild(args: string[], key: string, nodeFlags: string[] = []): Promise<Child> {
+  return startProgram(process.execPath, [...nodeFlags, ...args], key);
+}
+
+/** Starts any program (e.g. bench/raw-go's binary) and waits for its first JSON line that has `key`. */
+export async function startProgram(
+  command: string,
+  args: string[],
+  key: string,
+  env: Record<string, string> = {},
+): Promise<Child> {
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     try {

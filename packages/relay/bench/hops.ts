@@ -8,7 +8,13 @@
 //   udp              wg A ─UDP─► wg B                                   (the floor: kernel + this process)
 //   udp-hop          wg A ─► one Node process (UDP in, UDP out) ─► wg B  (what any Node hop costs)
 //   raw-pipe         wg A ─► raw agent A ─TCP─► raw agent B ─► wg B      (the proxy pair, no relay)
-//   A/relay/B        wg A ─► agent A ─TCP─► relay ─TCP─► agent B ─► wg B, each part raw or ours
+//   A/relay/B        wg A ─► agent A ─TCP─► relay ─TCP─► agent B ─► wg B, each part raw, ours or go
+//
+// `go` parts (bench/raw-go: the same roles, command line and frames in Go, built with `go build` at start; skipped
+// with the reason printed when that fails) ask whether a native relay-link would cross a process cheaper than Node
+// on this machine: udp-hop(go), raw-pipe(go), go/raw/go, go/ours/go (Go relay-links around our Node relay: the
+// candidate design), go/go/go; `gob` is the Go agent batched (recvmmsg + one writev per batch, sendmmsg per TCP read).
+// The idle round trips give a projection of the lab's ping ratio (BENCH_LAB_DIRECT_MS, BENCH_LAB_RELAYED_MS).
 //
 // A/relay/B = ours/raw/raw isolates our agent's halves: A→B is its UDP recv → frame → TCP write, B→A its TCP read
 // → decode → UDP send, each against raw/raw/raw; raw/ours/raw isolates our relay's read → forward → write.
@@ -19,13 +25,15 @@
 // build's dist dir> adds that build's three `ours` paths to the same runs. Then a bulk phase (bulk.ts; BENCH_BULK_RUNS
 // × BENCH_BULK_SECONDS, default 3 × 2 s, order rotating) gives each relayed path's throughput and the CPU per GB of
 // each of its processes, ours against raw. Medians; last line one JSON object.
-import { loadavg } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { generateRawKeyPair, keyToBase64 } from '../src/auth/keys.js';
-import { type BulkResult, throughput } from './bulk.js';
-import { type Child, median, percentile, round, startChild, stopChild, udpSocket } from './children.js';
+import { type BulkRunResult, bulkRun } from './bulk.js';
+import { type Child, median, percentile, round, startProgram, stopChild, udpSocket } from './children.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PINGS = Number(process.env.BENCH_PINGS ?? 400);
@@ -34,8 +42,33 @@ const PING_SIZE = 128;
 const BULK_RUNS = Number(process.env.BENCH_BULK_RUNS ?? 3);
 const BULK_SECONDS = Number(process.env.BENCH_BULK_SECONDS ?? 2);
 const RAW = join(here, 'raw-hops.mjs');
+// The lab's relayed and direct ping p50 (e2e bench:relay-path) that the projection starts from.
+const LAB_DIRECT_MS = Number(process.env.BENCH_LAB_DIRECT_MS ?? 0.61);
+const LAB_RELAYED_MS = Number(process.env.BENCH_LAB_RELAYED_MS ?? 1.7);
 
-type Part = 'raw' | 'ours';
+/** raw = raw-hops.mjs (Node), go / gob = bench/raw-go unbatched / batched, ours = the package. */
+type RawPart = 'raw' | 'go' | 'gob';
+type Part = RawPart | 'ours';
+
+/** Builds bench/raw-go for this run; undefined (reason printed) when there is no working Go toolchain. */
+function buildGo(dir: string): { binary?: string; skipped?: string } {
+  const binary = join(dir, 'rawhops');
+  const built = spawnSync('go', ['build', '-o', binary, '.'], {
+    cwd: join(here, 'raw-go'),
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const skipped =
+    built.error !== undefined
+      ? `go build: ${built.error.message}`
+      : built.status !== 0
+        ? `go build in bench/raw-go exited ${built.status}`
+        : undefined;
+  if (skipped === undefined) return { binary };
+  process.stderr.write(`go scenarios skipped: ${skipped}\n`);
+  return { skipped };
+}
+const goDir = mkdtempSync(join(tmpdir(), 'wirekube-rawhops-'));
+const go = buildGo(goDir);
 
 interface Scenario {
   name: string;
@@ -47,11 +80,22 @@ interface Scenario {
 }
 
 const children: Child[] = [];
-async function child(args: string[], key: string): Promise<Record<string, unknown>> {
-  const started = await startChild(args, key);
+async function child(
+  command: string,
+  args: string[],
+  key: string,
+  env: Record<string, string> = {},
+): Promise<Record<string, unknown>> {
+  const started = await startProgram(command, args, key, env);
   children.push(started);
   return { ...started.ready, pid: started.child.pid };
 }
+const node = (args: string[], key: string) => child(process.execPath, args, key);
+/** One role of raw-hops.mjs or of its Go twin, which share the command line. */
+const raw = (part: RawPart, args: string[], key: string) =>
+  part === 'raw'
+    ? node([RAW, ...args], key)
+    : child(go.binary!, args, key, part === 'gob' ? { RAWGO_BATCH: '1' } : {});
 
 const wgA = await udpSocket();
 const wgB = await udpSocket();
@@ -65,27 +109,18 @@ interface Relayed {
 
 async function relayed(agentA: Part, relay: Part, agentB: Part, dist: string): Promise<Relayed> {
   const relayReady =
-    relay === 'raw'
-      ? await child([RAW, 'relay'], 'port')
-      : await child(
+    relay === 'ours'
+      ? await node(
           [join(dist, 'main.js'), '--port', '0', '--http-port', '0', '--listen-address', '127.0.0.1'],
           'port',
-        );
+        )
+      : await raw(relay, ['relay'], 'port');
   const relayPort = String(relayReady.port);
   const [a, b] = [generateRawKeyPair(), generateRawKeyPair()];
   const agent = (part: Part, own: typeof a, peer: typeof a, wgPort: number) =>
-    child(
-      part === 'raw'
-        ? [
-            RAW,
-            'agent',
-            'relay',
-            relayPort,
-            keyToBase64(own.publicKey),
-            keyToBase64(peer.publicKey),
-            `${wgPort}`,
-          ]
-        : [
+    part === 'ours'
+      ? node(
+          [
             join(here, 'proxy-agent.mjs'),
             dist,
             relayPort,
@@ -93,8 +128,13 @@ async function relayed(agentA: Part, relay: Part, agentB: Part, dist: string): P
             keyToBase64(peer.publicKey),
             String(wgPort),
           ],
-      'proxyPort',
-    );
+          'proxyPort',
+        )
+      : raw(
+          part,
+          ['agent', 'relay', relayPort, keyToBase64(own.publicKey), keyToBase64(peer.publicKey), `${wgPort}`],
+          'proxyPort',
+        );
   const readyA = await agent(agentA, a, b, portOf(wgA));
   const readyB = await agent(agentB, b, a, portOf(wgB));
   return {
@@ -103,15 +143,13 @@ async function relayed(agentA: Part, relay: Part, agentB: Part, dist: string): P
   };
 }
 
-async function rawPipe(): Promise<[number, number]> {
+async function rawPipe(part: RawPart): Promise<[number, number]> {
   const [a, b] = [generateRawKeyPair(), generateRawKeyPair()];
   const keys = (own: typeof a, peer: typeof a) => [keyToBase64(own.publicKey), keyToBase64(peer.publicKey)];
-  const listener = await child(
-    [RAW, 'agent', 'listen', '0', ...keys(b, a), String(portOf(wgB))],
-    'proxyPort',
-  );
-  const connector = await child(
-    [RAW, 'agent', 'connect', String(listener.tcpPort), ...keys(a, b), String(portOf(wgA))],
+  const listener = await raw(part, ['agent', 'listen', '0', ...keys(b, a), String(portOf(wgB))], 'proxyPort');
+  const connector = await raw(
+    part,
+    ['agent', 'connect', String(listener.tcpPort), ...keys(a, b), String(portOf(wgA))],
     'proxyPort',
   );
   return [Number(connector.proxyPort), Number(listener.proxyPort)];
@@ -185,16 +223,28 @@ try {
     return scenario(name, path.ports);
   };
   const build = async () => {
-    const hopPort = Number((await child([RAW, 'udp-hop', `${portOf(wgA)}`, `${portOf(wgB)}`], 'port')).port);
+    const udpHop = async (part: RawPart): Promise<[number, number]> => {
+      const port = Number((await raw(part, ['udp-hop', `${portOf(wgA)}`, `${portOf(wgB)}`], 'port')).port);
+      return [port, port];
+    };
     const list: Scenario[] = [
       scenario('udp', [portOf(wgB), portOf(wgA)]),
-      scenario('udp-hop', [hopPort, hopPort]),
-      scenario('raw-pipe', await rawPipe()),
+      scenario('udp-hop', await udpHop('raw')),
+      scenario('raw-pipe', await rawPipe('raw')),
       await viaRelay('raw/raw/raw', ['raw', 'raw', 'raw'], dist),
       await viaRelay('ours/raw/raw', ['ours', 'raw', 'raw'], dist),
       await viaRelay('raw/ours/raw', ['raw', 'ours', 'raw'], dist),
       await viaRelay('ours/ours/ours', ['ours', 'ours', 'ours'], dist),
     ];
+    if (go.binary) {
+      list.push(scenario('udp-hop(go)', await udpHop('go')));
+      list.push(scenario('raw-pipe(go)', await rawPipe('go')));
+      list.push(await viaRelay('go/raw/go', ['go', 'raw', 'go'], dist));
+      list.push(await viaRelay('go/ours/go', ['go', 'ours', 'go'], dist));
+      list.push(await viaRelay('go/go/go', ['go', 'go', 'go'], dist));
+      list.push(await viaRelay('gob/ours/gob', ['gob', 'ours', 'gob'], dist));
+      list.push(await viaRelay('gob/gob/gob', ['gob', 'gob', 'gob'], dist));
+    }
     if (before) {
       list.push(await viaRelay('before:ours/raw/raw', ['ours', 'raw', 'raw'], before));
       list.push(await viaRelay('before:raw/ours/raw', ['raw', 'ours', 'raw'], before));
@@ -218,6 +268,7 @@ try {
     gapMs: GAP_MS,
     datagramBytes: PING_SIZE,
     load1: [round(loadStart, 1), round(loadavg()[0] ?? 0, 1)],
+    go: go.binary ? 'built' : { skipped: go.skipped },
   };
   for (const [name, scenarios] of Object.entries(phases)) {
     const p50 = new Map(
@@ -245,6 +296,37 @@ try {
         0,
       ),
     };
+    const roundTrip = (path: string) => oneWay(path, 'ab') + oneWay(path, 'ba');
+    const roundTrips: Record<string, number> = {};
+    let projection: Record<string, number> | undefined;
+    if (go.binary) {
+      // Go, per hop, over the same baselines as the raw Node figures above.
+      hops.goUdpHop = delta('udp-hop(go)', 'udp', 'ab');
+      hops.goProxyPair = delta('raw-pipe(go)', 'udp', 'ab');
+      hops.goRelayHop = delta('go/go/go', 'raw-pipe(go)', 'ab');
+      hops.goRelayedOneWay = delta('go/go/go', 'udp', 'ab');
+      hops.goAgentsOurRelayOneWay = delta('go/ours/go', 'udp', 'ab');
+      hops.oursRelayedOneWay = delta('ours/ours/ours', 'udp', 'ab');
+      for (const path of ['udp', 'raw/raw/raw', 'ours/ours/ours', 'go/ours/go', 'gob/ours/gob', 'go/go/go'])
+        roundTrips[path] = round(roundTrip(path), 0);
+      // What Go relay-links around our relay would make of the lab's relayed ping: the lab's relayed − direct,
+      // (a) less the round-trip time they save here, (b) scaled by what they leave of the relayed extra here.
+      const saved = roundTrip('ours/ours/ours') - roundTrip('go/ours/go');
+      const left =
+        (roundTrip('go/ours/go') - roundTrip('udp')) / (roundTrip('ours/ours/ours') - roundTrip('udp'));
+      const minus = LAB_RELAYED_MS - saved / 1000;
+      const scaled = LAB_DIRECT_MS + (LAB_RELAYED_MS - LAB_DIRECT_MS) * left;
+      projection = {
+        labDirectMs: LAB_DIRECT_MS,
+        labRelayedMs: LAB_RELAYED_MS,
+        savedRoundTripUs: round(saved, 0),
+        extraLeft: round(left, 2),
+        relayedMsMinusSaved: round(minus, 2),
+        ratioMinusSaved: round(minus / LAB_DIRECT_MS, 2),
+        relayedMsScaled: round(scaled, 2),
+        ratioScaled: round(scaled / LAB_DIRECT_MS, 2),
+      };
+    }
     if (before) {
       hops.beforeSenderHalf = delta('before:ours/raw/raw', 'raw/raw/raw', 'ab');
       hops.beforeReceiverHalf = delta('before:ours/raw/raw', 'raw/raw/raw', 'ba');
@@ -276,20 +358,25 @@ try {
         ]),
       ),
       hopsUs: hops,
+      ...(go.binary ? { roundTripP50Us: roundTrips, goRelayLinksProjection: projection } : {}),
     };
     process.stderr.write(`${name}: ${JSON.stringify(summary[name])}\n`);
   }
   // Bulk: what each relayed path carries and the CPU per GB of each of its processes, against raw/raw/raw.
-  const bulk = new Map(bulkPaths.map(({ name }) => [name, [] as BulkResult[]]));
+  const bulk = new Map(bulkPaths.map(({ name }) => [name, [] as BulkRunResult[]]));
+  let keepalive = 0x7000_0000;
   for (let run = 0; run < BULK_RUNS; run++) {
     for (let i = 0; i < bulkPaths.length; i++) {
+      // A ping both ways on every path first: a receiving agent sends nothing during bulk, and our relay closes a
+      // core connection silent for 75 s (the raw and Go agents send no Keepalive), which the bulk phase can outlast.
+      for (const s of phases.hot) await ping(s, keepalive++);
       const { name, path } = bulkPaths[(run + i) % bulkPaths.length]!;
-      bulk.get(name)!.push(await throughput({ wgA, wgB, toB: path.ports[0], pids: path.pids }, BULK_SECONDS));
+      bulk.get(name)!.push(await bulkRun({ wgA, wgB, toB: path.ports[0], pids: path.pids }, BULK_SECONDS));
     }
   }
   summary.bulk = Object.fromEntries(
     [...bulk].map(([name, runs]) => {
-      const pick = (key: keyof BulkResult, digits = 0) => round(median(runs.map((r) => r[key])), digits);
+      const pick = (key: keyof BulkRunResult, digits = 0) => round(median(runs.map((r) => r[key])), digits);
       return [
         name,
         {
@@ -297,6 +384,9 @@ try {
           senderAgentCpuMsPerGB: pick('senderAgentCpuMsPerGB'),
           receiverAgentCpuMsPerGB: pick('receiverAgentCpuMsPerGB'),
           relayCpuMsPerGB: pick('relayCpuMsPerGB'),
+          senderAgentSystemMsPerGB: pick('senderAgentSystemMsPerGB'),
+          receiverAgentSystemMsPerGB: pick('receiverAgentSystemMsPerGB'),
+          relaySystemMsPerGB: pick('relaySystemMsPerGB'),
           lossPerMille: pick('lossPerMille', 2),
         },
       ];
@@ -308,4 +398,5 @@ try {
   await Promise.all(children.map((c) => stopChild(c.child)));
   wgA.close();
   wgB.close();
+  rmSync(goDir, { recursive: true, force: true });
 }
