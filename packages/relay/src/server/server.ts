@@ -143,7 +143,13 @@ export class RelayServer implements SessionHost {
       !admits(this.penalties.get(source), this.options.timers.now(), this.penaltyConfig)
     ) {
       this.stats.connectionsPenalized++;
-      socket.resetAndDestroy();
+      // A reset (RST, no TIME_WAIT here) is the cheapest goodbye; a reset that fails may only emit an error.
+      socket.on('error', () => undefined);
+      try {
+        socket.resetAndDestroy();
+      } catch {
+        socket.destroy();
+      }
       return;
     }
     this.stats.connectionsAccepted++;
