@@ -213,7 +213,7 @@ export class Agent implements HealthSource {
   /** Path selection (relay connection, probes, per-peer machines); it applies through this agent's loop. */
   private createPath(state: NodeState): PathController {
     this.pathMetrics ??= new PathMetrics(this.deps.metrics.registry);
-    const log = this.log.child({ component: 'path' });
+    const log = this.log.child({ subsystem: 'path' });
     return new PathController({
       publicKey: state.keys.publicKey,
       privateKey: state.keys.privateKey,

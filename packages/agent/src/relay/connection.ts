@@ -117,12 +117,12 @@ export class RelayConnection implements RelayLink {
       publicKey: keyFromBase64(this.options.publicKey),
       privateKey: keyFromBase64(this.options.privateKey),
       resolve,
-      logger: log.child({ component: 'relay-client' }),
+      logger: log.child({ subsystem: 'relay-client' }),
     });
     const proxy = new UdpProxy({
       relay: pool,
       wireguardPort,
-      logger: log.child({ component: 'relay-proxy' }),
+      logger: log.child({ subsystem: 'relay-proxy' }),
       onUnknownPeer: (source) =>
         log.debug(
           { event: 'relay-unknown-peer', peer: keyToBase64(source) },
