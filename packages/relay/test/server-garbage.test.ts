@@ -1,47 +1,21 @@
 // How the relay treats garbage (src/server/handshake.ts decides, session.ts applies), over real sockets: a
 // connection that never registered and breaks the framing is cut at once, without an Error frame and without an
 // info log line; one that registered is told why and logged; nobody else notices either.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeData, encodeRegister, FrameType } from '../src/codec/frame.js';
 import type { RelayServerOptions } from '../src/server/options.js';
+import { type Cleanups, loggedRelay as loggedRelayWith, trackedPeer } from './helpers/logged-relay.js';
 import { ManualTimers } from './helpers/manual-timers.js';
-import { errorTexts as errors, eventually, RawPeer } from './helpers/raw-peer.js';
-import { keyPair, startRelay, type TestRelay } from './helpers/relay.js';
+import { errorTexts as errors, eventually } from './helpers/raw-peer.js';
+import { keyPair, type TestRelay } from './helpers/relay.js';
 
-const cleanups: Array<() => unknown> = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A relay logging at info into memory, as the program does by default. */
-async function loggedRelay(
-  options: RelayServerOptions = {},
-): Promise<{ relay: TestRelay; lines: () => Array<Record<string, unknown>> }> {
-  const written: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      written.push(chunk.toString());
-      done();
-    },
-  });
-  const relay = await startRelay({ logger: pino({ level: 'info' }, sink), ...options });
-  cleanups.push(() => relay.close());
-  const lines = () =>
-    written
-      .join('')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { relay, lines };
-}
-
-async function peer(r: TestRelay): Promise<RawPeer> {
-  const p = await RawPeer.connect(r.port);
-  cleanups.push(() => p.destroy());
-  return p;
-}
+const loggedRelay = (options: RelayServerOptions = {}) => loggedRelayWith(cleanups, options);
+const peer = (r: TestRelay) => trackedPeer(cleanups, r);
 
 const closes = (lines: Array<Record<string, unknown>>) =>
   lines.filter((l) => l.event === 'connection-closed');

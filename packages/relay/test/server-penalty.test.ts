@@ -2,46 +2,21 @@
 // connections keep breaking the protocol has its new connections reset at accept, while everything already
 // connected — its own registered connections included — keeps forwarding; well-behaved reconnects are never limited.
 import { connect } from 'node:net';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeData, encodeRegister, FrameType } from '../src/codec/frame.js';
 import type { RelayServerOptions } from '../src/server/options.js';
+import { type Cleanups, loggedRelay as loggedRelayWith, trackedPeer } from './helpers/logged-relay.js';
 import { ManualTimers } from './helpers/manual-timers.js';
-import { eventually, RawPeer } from './helpers/raw-peer.js';
+import { eventually, type RawPeer } from './helpers/raw-peer.js';
 import { keyPair, startRelay, type TestRelay } from './helpers/relay.js';
 
-const cleanups: Array<() => unknown> = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function loggedRelay(
-  options: RelayServerOptions,
-): Promise<{ relay: TestRelay; lines: () => Array<Record<string, unknown>> }> {
-  const written: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      written.push(chunk.toString());
-      done();
-    },
-  });
-  const relay = await startRelay({ logger: pino({ level: 'info' }, sink), ...options });
-  cleanups.push(() => relay.close());
-  const lines = () =>
-    written
-      .join('')
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { relay, lines };
-}
-
-async function peer(r: TestRelay): Promise<RawPeer> {
-  const p = await RawPeer.connect(r.port);
-  cleanups.push(() => p.destroy());
-  return p;
-}
+const loggedRelay = (options: RelayServerOptions = {}) => loggedRelayWith(cleanups, options);
+const peer = (r: TestRelay) => trackedPeer(cleanups, r);
 
 /** A connection that breaks the framing at once (a length past the 65,536 limit); resolves when cut. */
 async function garbage(r: TestRelay): Promise<RawPeer> {
