@@ -1,7 +1,7 @@
 // The source penalty over real sockets (src/server/source-penalty.ts decides, server.ts applies): a source whose
 // connections keep breaking the protocol has its new connections reset at accept, while everything already
 // connected — its own registered connections included — keeps forwarding; well-behaved reconnects are never limited.
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeData, encodeRegister, FrameType } from '../src/codec/frame.js';
 import type { RelayServerOptions } from '../src/server/options.js';
@@ -27,9 +27,9 @@ async function garbage(r: TestRelay): Promise<RawPeer> {
 }
 
 /** Connects and waits for the relay to hang up; what came back (a reset may beat the client's own connect event). */
-function refusedConnection(r: TestRelay): Promise<{ bytes: number; error: string | undefined }> {
+function refusedConnection(port: number): Promise<{ bytes: number; error: string | undefined }> {
   return new Promise((resolve) => {
-    const socket = connect({ port: r.port, host: '127.0.0.1' });
+    const socket = connect({ port, host: '127.0.0.1' });
     let bytes = 0;
     let error: string | undefined;
     const timer = setTimeout(() => socket.destroy(new Error('still open after 5 s')), 5_000);
@@ -63,7 +63,9 @@ describe('relay source penalty', () => {
 
     for (let i = 0; i < 3; i++) await garbage(relay);
     const accepted = relay.server.stats.connectionsAccepted;
-    expect(await refusedConnection(relay)).toEqual({ bytes: 0, error: 'ECONNRESET' });
+    // Closed before Node made a Socket of it (early-refusal.ts): nothing read, nothing sent.
+    expect(relay.server.refusesBeforeSocket).toBe(true);
+    expect((await refusedConnection(relay.port)).bytes).toBe(0);
     expect(relay.server.stats.connectionsPenalized).toBe(1);
     expect(relay.server.stats.connectionsAccepted).toBe(accepted);
     expect(lines().filter((l) => l.event === 'source-penalized')).toMatchObject([
@@ -113,7 +115,18 @@ describe('relay source penalty', () => {
       p.destroy();
       await eventually(() => relay.server.connectionCount === 0);
     }
-    expect(await refusedConnection(relay)).toEqual({ bytes: 0, error: 'ECONNRESET' });
+    expect((await refusedConnection(relay.port)).bytes).toBe(0);
+    expect(relay.server.stats.connectionsPenalized).toBe(1);
+  });
+
+  it("resets a penalized source's socket handed to accept() (an embedding program's own listener)", async () => {
+    const { relay } = await loggedRelay({ timers: new ManualTimers(), sourcePenaltyBurst: 1 });
+    await garbage(relay);
+    const listener = createServer((socket) => relay.server.accept(socket));
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => listener.close(resolve)));
+    const port = (listener.address() as AddressInfo).port;
+    expect(await refusedConnection(port)).toEqual({ bytes: 0, error: 'ECONNRESET' });
     expect(relay.server.stats.connectionsPenalized).toBe(1);
   });
 

@@ -6,6 +6,7 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 import { createChallenge, verifyProof } from '../auth/proof.js';
 import { RelayConnectionError } from '../errors.js';
 import type { TimerHandle } from '../timers.js';
+import { refuseBeforeSocket } from './early-refusal.js';
 import type { HandshakeEnv } from './handshake.js';
 import {
   fullLogBudget,
@@ -45,6 +46,8 @@ export class RelayServer implements SessionHost {
   private readonly penaltyConfig: PenaltyConfig;
   /** Struck sources (source-penalty.ts); a source is dropped again once its bucket has refilled. */
   private readonly penalties = new Map<string, SourceRecord>();
+  /** Penalized connections are closed before Node makes a Socket of them (early-refusal.ts); else at accept. */
+  refusesBeforeSocket = false;
 
   constructor(options: RelayServerOptions = {}) {
     this.options = resolveServerOptions(options);
@@ -122,6 +125,11 @@ export class RelayServer implements SessionHost {
         resolve();
       });
     });
+    this.refusesBeforeSocket = refuseBeforeSocket(
+      server,
+      (address) => !this.admitsSource(sourceOf(address)),
+      () => this.stats.connectionsPenalized++,
+    );
     this.startSweep();
     const address = server.address() as AddressInfo;
     this.options.logger.info(
@@ -138,10 +146,7 @@ export class RelayServer implements SessionHost {
       return;
     }
     const source = sourceOf(socket.remoteAddress);
-    if (
-      source !== null &&
-      !admits(this.penalties.get(source), this.options.timers.now(), this.penaltyConfig)
-    ) {
+    if (!this.admitsSource(source)) {
       this.stats.connectionsPenalized++;
       // A reset (RST, no TIME_WAIT here) is the cheapest goodbye; a reset that fails may only emit an error.
       socket.on('error', () => undefined);
@@ -173,6 +178,12 @@ export class RelayServer implements SessionHost {
     for (const session of [...this.sessions]) session.close('relay shutting down', 'relay shutting down');
     await closed;
     this.options.logger.info({ event: 'closed' }, 'relay closed');
+  }
+
+  private admitsSource(source: string | null): boolean {
+    return (
+      source === null || admits(this.penalties.get(source), this.options.timers.now(), this.penaltyConfig)
+    );
   }
 
   /** Runs one housekeeping pass now (tests drive it with a manual clock). */
