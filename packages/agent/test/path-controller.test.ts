@@ -327,3 +327,45 @@ describe('PathController on a simulated pair (FakeClock, fake device, relay and 
 function observedOf(device: FakeDataplane): Map<string, ObservedPeer> {
   return new Map((device.device?.peers ?? []).map((p) => [p.publicKey, p]));
 }
+
+/** A controller with nothing but a relay link: for what it says before the sampling loop ever runs. */
+const bareController = (relay: RelayLink) =>
+  new PathController({
+    publicKey: KEYS.self,
+    privateKey: PRIVATE_KEY,
+    log: silentLog,
+    metrics: new PathMetrics(new Registry()),
+    readDevice: async () => undefined,
+    requestApply: async () => undefined,
+    onChange: () => undefined,
+    relayService: { namespace: 'wirekube-system', name: 'wirekube-relay' },
+    relay,
+    responder: new NullResponder(),
+  });
+
+describe('PathController before the first pass', () => {
+  // After an agent restart the relay-link (another process) is still connected: the first plan must already
+  // protect the relay and keep the loopback exception, or the first apply removes both for one pass.
+  it('knows the relay target and the surviving link addresses before any prepare()', async () => {
+    const relay = new FakeRelayLink();
+    let refreshed = 0;
+    const link: RelayLink = Object.assign(relay, {
+      async refresh() {
+        refreshed++;
+        relay.addresses.splice(0, relay.addresses.length, '198.51.100.10');
+      },
+    });
+    const early = bareController(link);
+    expect(early.relayProxyOpen()).toBe(false);
+    await early.beforePlan(mesh);
+    expect(refreshed).toBe(1);
+    expect(early.relayProxyOpen()).toBe(true);
+    expect(early.protectedAddresses()).toEqual(['198.51.100.10', '198.51.100.9']);
+    // Without a relay in the mesh there is nothing to protect.
+    const none = bareController(new FakeRelayLink());
+    await none.beforePlan(resolveMeshSpec({ relay: { mode: 'never' } }));
+    expect(none.relayProxyOpen()).toBe(false);
+    await none.stop();
+    await early.stop();
+  });
+});

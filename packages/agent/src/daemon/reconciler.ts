@@ -47,7 +47,8 @@ export interface AgentReconcilerDeps {
   /** WireKubeGateway routes, forwarding and SNAT (agent/src/gateway). */
   gateways?: GatewayHook;
   /** Path selection: relayed peers' endpoints, the relay's protected addresses, real transports for status. */
-  path?: Pick<PathController, 'prepare' | 'protectedAddresses' | 'transports' | 'relayProxyOpen'>;
+  path?: Pick<PathController, 'prepare' | 'protectedAddresses' | 'transports' | 'relayProxyOpen'> &
+    Partial<Pick<PathController, 'beforePlan'>>;
 }
 
 /**
@@ -77,6 +78,7 @@ export class AgentReconciler implements Reconciler {
     const device = await this.readDevice();
     const observed = new Map<string, ObservedPeer>((device?.peers ?? []).map((p) => [p.publicKey, p]));
     const self = this.deps.peers.get(this.selfName);
+    await this.deps.path?.beforePlan?.(this.state.mesh);
     const planned = this.plan(self, observed);
     const withGateways =
       this.deps.gateways?.extend(planned, {

@@ -98,6 +98,9 @@ export class PathController implements Reconciler {
   private target?: RelayTarget;
   private service?: { key: string; atMs: number; target?: RelayTarget };
   private protectedKey = '';
+  /** Until the first prepare(): the target beforePlan() found (prepare() owns `target` and its log line). */
+  private earlyTarget?: RelayTarget;
+  private prepared = false;
 
   constructor(private readonly options: PathControllerOptions) {
     const clock = options.clock ?? systemClock;
@@ -125,16 +128,39 @@ export class PathController implements Reconciler {
     await this.relay.close();
   }
 
+  /**
+   * Before the agent's first plan(): where the relay is, and what a relay-link that outlived the previous agent
+   * already knows of it. Without this the first pass after a restart planned neither the relay's protect rule
+   * (198) nor the loopback exception, removed both, and put them back one pass later.
+   */
+  async beforePlan(mesh: ResolvedMeshSpec): Promise<void> {
+    if (this.prepared) return;
+    this.earlyTarget = await this.relayTarget(mesh);
+    try {
+      await this.relay.refresh?.();
+    } catch (error) {
+      this.options.log.debug(
+        { event: 'relay-refresh-failed', err: errorMessage(error) },
+        'relay view not refreshed',
+      );
+    }
+  }
+
   /** True while a relay proxy is open on loopback: plan() then asks for the seed's loopback exception rule. */
   relayProxyOpen(): boolean {
-    return this.target !== undefined;
+    return this.currentTarget() !== undefined;
   }
 
   /** Addresses of the relay: never routed into the tunnel (DESIGN.md lesson 1). */
   protectedAddresses(): string[] {
     const out = new Set(this.relay.addresses);
-    if (this.target && isIP(this.target.host)) out.add(this.target.host);
+    const target = this.currentTarget();
+    if (target && isIP(target.host)) out.add(target.host);
     return [...out].sort();
+  }
+
+  private currentTarget(): RelayTarget | undefined {
+    return this.prepared ? this.target : this.earlyTarget;
   }
 
   /**
@@ -160,6 +186,8 @@ export class PathController implements Reconciler {
       );
     }
     this.target = target;
+    this.prepared = true;
+    this.earlyTarget = undefined;
     const peerKeys = ctx.desired.device.peers.map((p) => p.publicKey);
     try {
       await this.relay.set({
