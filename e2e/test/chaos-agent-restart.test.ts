@@ -5,7 +5,8 @@
 // relayed peers to live in the relay-link process (`wirekube-agent relay-link`, started detached by the first
 // agent, like wireguard-go), so an agent restart leaves the relay session and the proxy ports as they were, and
 // the new agent adopts the relayed peer as relayed in its first pass. Also proven: the relay-link is the same
-// process across all restarts, and `cleanup` on that host leaves no relay-link process and no socket.
+// process across all restarts, a restarted agent removes nothing from the kernel (no rule, route, iptables rule
+// or peer), and `cleanup` on that host leaves no relay-link process and no socket.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,6 +68,21 @@ describe('chaos: agent restarts', () => {
     const pathChanges = restartedLogs.flatMap((log) =>
       log.split('\n').filter((l) => l.includes('"event":"path-changed"')),
     );
+    // What the restarted agents changed in the kernel: nothing should be removed (a restart adopts what is there;
+    // the first pass used to drop the relay's protect rule 198 and re-add it a pass later).
+    const removals = restartedLogs.flatMap((log) =>
+      log
+        .split('\n')
+        .filter((l) => l.includes('"event":"dataplane-updated"'))
+        .map((l) => (JSON.parse(l) as { summary: Record<string, unknown> }).summary)
+        .filter(
+          (s) =>
+            Number(s.rulesRemoved) > 0 ||
+            (s.routesRemoved as unknown[]).length > 0 ||
+            (s.iptablesRemoved as unknown[]).length > 0 ||
+            (s.peersRemoved as unknown[]).length > 0,
+        ),
+    );
     record('agentRestarts', {
       load: { atStart: loadAtStart, atEnd: load() },
       restarts: RESTARTS,
@@ -79,6 +95,7 @@ describe('chaos: agent restarts', () => {
       },
       relayLinkPids: [linksBefore, ...linkPids],
       pathChangesInRestartedAgents: pathChanges,
+      removalsInRestartedAgents: removals,
     });
     expect(d.transmitted).toBeGreaterThan(3_000);
     expect(d.lost, chaos.mesh.logs()).toBe(0);
@@ -91,6 +108,7 @@ describe('chaos: agent restarts', () => {
     for (const pids of linkPids) expect(pids).toEqual(linksBefore);
     // Every restarted agent adopted both paths as they were: the relayed peer on its proxy, the direct one direct.
     expect(pathChanges).toEqual([]);
+    expect(removals).toEqual([]);
   }, 600_000);
 
   it('cleanup on that host stops the relay-link and removes its socket', async () => {

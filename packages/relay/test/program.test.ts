@@ -11,6 +11,9 @@ import { type RunningRelay, runRelay } from '../src/program/run.js';
 import { eventually, RawPeer } from './helpers/raw-peer.js';
 import { keyPair } from './helpers/relay.js';
 
+/** Starting a child through tsx took over 5 s (vitest's default) at a load of 11 on the shared 2-core machine. */
+const PROCESS_TEST_TIMEOUT_MS = 30_000;
+
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -65,49 +68,61 @@ describe('wirekube-relay program', () => {
     expect(p.frames.map((f) => f.body.toString())).toEqual(['relay shutting down']);
   });
 
-  it('runs as a process, logs JSON lines and exits 0 on SIGTERM', async () => {
-    const main = join(dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        main,
-        '--port',
-        '0',
-        '--http-port',
-        '0',
-        '--listen-address',
-        '127.0.0.1',
-        '--http-address',
-        '127.0.0.1',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    cleanups.push(() => child.kill('SIGKILL'));
-    const lines: Record<string, unknown>[] = [];
-    const reader = createInterface({ input: child.stdout });
-    for await (const line of reader) {
-      lines.push(JSON.parse(line) as Record<string, unknown>);
-      if (lines.at(-1)!.event === 'started') break;
-    }
-    expect(lines.at(-1)).toMatchObject({ component: 'wirekube-relay', event: 'started', requireAuth: false });
-    child.kill('SIGTERM');
-    const [code] = await once(child, 'exit');
-    expect(code).toBe(0);
-  });
+  it(
+    'runs as a process, logs JSON lines and exits 0 on SIGTERM',
+    async () => {
+      const main = join(dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          main,
+          '--port',
+          '0',
+          '--http-port',
+          '0',
+          '--listen-address',
+          '127.0.0.1',
+          '--http-address',
+          '127.0.0.1',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      cleanups.push(() => child.kill('SIGKILL'));
+      const lines: Record<string, unknown>[] = [];
+      const reader = createInterface({ input: child.stdout });
+      for await (const line of reader) {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+        if (lines.at(-1)!.event === 'started') break;
+      }
+      expect(lines.at(-1)).toMatchObject({
+        component: 'wirekube-relay',
+        event: 'started',
+        requireAuth: false,
+      });
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'exit');
+      expect(code).toBe(0);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 
-  it('exits 2 with usage on a bad flag', async () => {
-    const main = join(dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', main, '--port', 'x'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    const [code] = await once(child, 'exit');
-    expect(code).toBe(2);
-    expect(stderr).toMatch(/port must be an integer/);
-  });
+  it(
+    'exits 2 with usage on a bad flag',
+    async () => {
+      const main = join(dirname(fileURLToPath(import.meta.url)), '../src/main.ts');
+      const child = spawn(process.execPath, ['--import', 'tsx', main, '--port', 'x'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      const [code] = await once(child, 'exit');
+      expect(code).toBe(2);
+      expect(stderr).toMatch(/port must be an integer/);
+    },
+    PROCESS_TEST_TIMEOUT_MS,
+  );
 });
