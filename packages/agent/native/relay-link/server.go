@@ -8,6 +8,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -177,9 +178,19 @@ func (s *linkServer) serve(conn net.Conn) {
 	}
 }
 
+// refuse answers with the error and half-closes, like the Node server's socket.end(reply): the rest of what the
+// client sent is read and dropped until it closes its side (or 5 s pass), so it gets the answer and not a reset
+// while it is still writing.
 func (s *linkServer) refuse(conn net.Conn, err *protocolError) {
 	s.log.warn("relay-link-bad-message", map[string]any{"field": err.field, "err": err.Error()}, "relay-link client sent a bad message; closing that connection")
-	_, _ = conn.Write(encodeReply(errorReply(err)))
+	if _, werr := conn.Write(encodeReply(errorReply(err))); werr != nil {
+		return
+	}
+	if unix, ok := conn.(*net.UnixConn); ok {
+		_ = unix.CloseWrite()
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.Copy(io.Discard, conn)
 }
 
 var errLineTooLong = errors.New("line too long")

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,10 +6,10 @@ import { RelayServer } from '@wirekube/relay/server';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { RelayConnection, type RelayLink } from '../../src/relay/connection.js';
 import { RemoteRelayLink } from '../../src/relay-link/remote.js';
-import { answers, RelayLinkServer } from '../../src/relay-link/server.js';
+import { RelayLinkServer } from '../../src/relay-link/server.js';
 import { silentLog } from '../fakes.js';
 import { type LinkHarness, relayLinkContract } from './contract.js';
-import { nativeRelayLinkBinary } from './native-binary.js';
+import { nativeRelayLinkBinary, startNative, stopChild } from './native-binary.js';
 
 let relay: RelayServer;
 let port = 0;
@@ -87,34 +87,5 @@ if ('skip' in native) {
         rmSync(dir, { recursive: true, force: true });
       },
     };
-  });
-}
-
-/** Starts the Go relay-link on `socketPath` and resolves once its socket answers. */
-export async function startNative(binary: string, socketPath: string): Promise<ChildProcess> {
-  const child = spawn(binary, ['relay-link', '--socket', socketPath, '--log-level', 'silent'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const deadline = Date.now() + 10_000;
-  while (!(await answers(socketPath, 200))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`Go relay-link did not serve ${socketPath} (exit ${child.exitCode})`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return child;
-}
-
-/** SIGTERM and wait for the exit (the relay-link closes its relay connection and sockets on the way out). */
-export function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
   });
 }
