@@ -3,7 +3,8 @@
 // the socket's permissions and single-instance rule, stop and SIGTERM, an agent restart finding the same ports,
 // the key-ownership proof on a relay that requires it, a core-only relay, and a relay restart.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { RelayServer } from '@wirekube/relay/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RemoteRelayLink } from '../../src/relay-link/remote.js';
 import { RelayLinkServer } from '../../src/relay-link/server.js';
+import { relayLinkSpawner } from '../../src/relay-link/spawn.js';
 import { stopRelayLink } from '../../src/relay-link/stop.js';
 import { silentLog } from '../fakes.js';
 import { nodeKeys, until } from './contract.js';
@@ -212,5 +214,89 @@ describe.skipIf('skip' in native)('the Go relay-link', () => {
     cleanups.push(() => second.close());
     await until(link, () => link.ready, 8_000);
     await link.close();
+  }, 20_000);
+
+  it('is what the agent starts (detached) when WIREKUBE_RELAY_LINK_BINARY names it', async () => {
+    if ('skip' in native) return;
+    const { target } = await relay();
+    const dir = tempDir();
+    const socketPath = join(dir, 'run', 'relay-link.sock');
+    const spawnLink = relayLinkSpawner({
+      socketPath,
+      env: { WIREKUBE_RELAY_LINK_BINARY: native.path },
+      logPath: join(dir, 'relay-link.log'),
+      readyTimeoutMs: 10_000,
+    });
+    const link = new RemoteRelayLink({ socketPath, keys: nodeKeys(), log: silentLog, spawn: spawnLink });
+    cleanups.push(async () => {
+      await stopRelayLink(socketPath);
+    });
+    await link.set({ target, peers: [], wireguardPort: 51820 });
+    await until(link, () => link.ready);
+    expect(readlinkSync(`/proc/${link.pid}/exe`)).toBe(native.path);
+    await link.close();
+    const log = readFileSync(join(dir, 'relay-link.log'), 'utf8').split('\n').filter(Boolean);
+    const events = log.map((line) => (JSON.parse(line) as { event: string }).event);
+    expect(events).toEqual(expect.arrayContaining(['relay-link-started', 'relay-opened', 'relay-ready']));
+  });
+
+  it('carries bursts of datagrams of every size intact and in order (batched reads and writes)', async () => {
+    const { target } = await relay();
+    const dir = tempDir();
+    const [a, b] = [nodeKeys(), nodeKeys()];
+    // The stand-in WireGuards get big buffers: drops in them would be this test's, not the proxy's.
+    const wgA = createSocket({ type: 'udp4', sendBufferSize: 8 << 20 });
+    const wgB = createSocket({ type: 'udp4', recvBufferSize: 8 << 20 });
+    cleanups.push(async () => {
+      wgA.close();
+      wgB.close();
+    });
+    const received: Buffer[] = [];
+    wgB.on('message', (m) => received.push(m));
+    await new Promise<void>((r) => wgA.bind(0, '127.0.0.1', r));
+    await new Promise<void>((r) => wgB.bind(0, '127.0.0.1', r));
+    await startGo(join(dir, 'a.sock'));
+    await startGo(join(dir, 'b.sock'));
+    const linkA = new RemoteRelayLink({ socketPath: join(dir, 'a.sock'), keys: a, log: silentLog });
+    const linkB = new RemoteRelayLink({ socketPath: join(dir, 'b.sock'), keys: b, log: silentLog });
+    await linkA.set({ target, peers: [b.publicKey], wireguardPort: wgA.address().port });
+    await linkB.set({ target, peers: [a.publicKey], wireguardPort: wgB.address().port });
+    await until(linkA, () => linkA.ready);
+    await until(linkB, () => linkB.ready);
+    const port = Number(linkA.proxyEndpoint(b.publicKey)!.split(':')[1]);
+    // Sequence number + a size that cycles through 1..1500 bytes and, every 100th, a 60 000-byte datagram.
+    const datagram = (i: number) => {
+      const size = i % 100 === 99 ? 60_000 : 4 + (i % 1_497);
+      const d = Buffer.alloc(size, i % 251);
+      if (size >= 4) d.writeUInt32BE(i, 0);
+      return d;
+    };
+    const total = 3_000;
+    for (let i = 0; i < total; i += 50) {
+      await Promise.all(
+        Array.from(
+          { length: 50 },
+          (_, k) => new Promise<void>((r) => wgA.send(datagram(i + k), port, '127.0.0.1', () => r())),
+        ),
+      );
+      await new Promise((r) => setImmediate(r));
+    }
+    const deadline = Date.now() + 5_000;
+    while (received.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // Loopback UDP may drop under load, but what arrives is whole and in order.
+    expect(received.length).toBeGreaterThan(total * 0.95);
+    let last = -1;
+    for (const m of received) {
+      const i = m.readUInt32BE(0);
+      expect(i).toBeGreaterThan(last);
+      expect(m.equals(datagram(i))).toBe(true);
+      last = i;
+    }
+    await linkA.refresh();
+    await linkB.refresh();
+    expect(linkA.proxyCounters(b.publicKey)!.txPackets).toBe(total);
+    expect(linkB.proxyCounters(a.publicKey)!.rxPackets).toBe(received.length);
+    await linkA.close();
+    await linkB.close();
   }, 20_000);
 });
