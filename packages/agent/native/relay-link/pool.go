@@ -96,7 +96,9 @@ func (p *relayPool) close() {
 }
 
 func (p *relayPool) refresh() {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Under the agent's 5 s request timeout: the first resolution runs inside a set request, and a set that
+	// answers late ends the agent's session.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	addresses, err := p.resolve(ctx, p.host)
 	if err != nil {

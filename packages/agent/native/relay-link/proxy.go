@@ -46,7 +46,6 @@ type proxyPeer struct {
 	packets  *ipv4.PacketConn
 	endpoint string
 	counters proxyCounters
-	done     chan struct{}
 }
 
 type udpProxy struct {
@@ -91,7 +90,6 @@ func (p *udpProxy) addPeer(key [keySize]byte) (string, error) {
 		conn:     conn,
 		packets:  ipv4.NewPacketConn(conn),
 		endpoint: conn.LocalAddr().String(),
-		done:     make(chan struct{}),
 	}
 	next := clonePeers(*p.peers.Load())
 	next[key] = peer
@@ -111,8 +109,9 @@ func (p *udpProxy) removePeer(key [keySize]byte) {
 	next := clonePeers(*p.peers.Load())
 	delete(next, key)
 	p.peers.Store(&next)
+	// Not waiting for the reader: it may be inside a TCP write to a stalled relay, and a set request must not wait
+	// for that. Its next read fails on the closed socket and it ends.
 	_ = peer.conn.Close()
-	<-peer.done
 	p.log.info("proxy-removed", map[string]any{"peer": keyText(key)}, "relay proxy closed")
 }
 
@@ -124,7 +123,6 @@ func (p *udpProxy) close() {
 
 // readWireGuard: WireGuard → relay for one peer, until the socket is closed.
 func (p *udpProxy) readWireGuard(peer *proxyPeer) {
-	defer close(peer.done)
 	slots := make([][]byte, batchSize)
 	messages := make([]ipv4.Message, batchSize)
 	for i := range slots {
@@ -207,7 +205,9 @@ func (b *deliveryBatch) deliver(source, datagram []byte) {
 	}
 	if peer == nil {
 		b.proxy.unknownPeer.Add(1)
-		b.proxy.log.debug("relay-unknown-peer", map[string]any{"peer": keyText(key)}, "relayed packet from an unknown key")
+		if b.proxy.log.enabled(levelDebug) {
+			b.proxy.log.debug("relay-unknown-peer", map[string]any{"peer": keyText(key)}, "relayed packet from an unknown key")
+		}
 		return
 	}
 	c := &peer.counters
