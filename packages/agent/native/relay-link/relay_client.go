@@ -32,13 +32,16 @@ type frameSink interface {
 
 type clientTiming struct {
 	keepalive, pingInterval, pingTimeout, connectTimeout time.Duration
+	// How often the liveness read deadline is pushed out (and by how much beyond pingTimeout it lies).
+	deadlineRefresh time.Duration
 }
 
 var defaultTiming = clientTiming{
-	keepalive:      25 * time.Second,
-	pingInterval:   2 * time.Second,
-	pingTimeout:    6 * time.Second,
-	connectTimeout: 10 * time.Second,
+	keepalive:       25 * time.Second,
+	pingInterval:    2 * time.Second,
+	pingTimeout:     6 * time.Second,
+	connectTimeout:  10 * time.Second,
+	deadlineRefresh: time.Second,
 }
 
 type relayClient struct {
@@ -51,9 +54,13 @@ type relayClient struct {
 	newSink func() frameSink
 
 	ready atomic.Bool
-	// writeMu guards conn for writers; conn is nil between connections.
+	// writeMu guards conn for writers; conn is nil between connections. A writer may sit in a blocked write with it
+	// held, so nothing that must end that write takes writeMu first: closing goes through live (connMu), and a
+	// closed socket fails the blocked write.
 	writeMu sync.Mutex
 	conn    net.Conn
+	connMu  sync.Mutex
+	live    net.Conn
 	// backing holds the frame list of one writev (WriteTo consumes the slice it is given); guarded by writeMu.
 	backing net.Buffers
 
@@ -86,11 +93,11 @@ func (c *relayClient) start() { go c.run() }
 // close ends the connection for good and waits for run() to return, so no frame is delivered after it.
 func (c *relayClient) close() {
 	c.cancel()
-	c.writeMu.Lock()
-	if c.conn != nil {
-		_ = c.conn.Close()
+	c.connMu.Lock()
+	if c.live != nil {
+		_ = c.live.Close()
 	}
-	c.writeMu.Unlock()
+	c.connMu.Unlock()
 	<-c.done
 }
 
@@ -154,20 +161,27 @@ func (c *relayClient) connectOnce() (bool, string) {
 	if err != nil {
 		return false, errnoReason(err)
 	}
-	c.writeMu.Lock()
+	c.connMu.Lock()
 	if c.ctx.Err() != nil {
-		c.writeMu.Unlock()
+		c.connMu.Unlock()
 		_ = conn.Close()
 		return false, "closed"
 	}
+	c.live = conn
+	c.connMu.Unlock()
+	c.writeMu.Lock()
 	c.conn = conn
 	c.writeMu.Unlock()
 	defer func() {
 		c.ready.Store(false)
+		// Close first: it ends a write blocked on this connection, which holds writeMu.
+		_ = conn.Close()
+		c.connMu.Lock()
+		c.live = nil
+		c.connMu.Unlock()
 		c.writeMu.Lock()
 		c.conn = nil
 		c.writeMu.Unlock()
-		_ = conn.Close()
 	}()
 	return c.session(conn)
 }
@@ -230,8 +244,8 @@ func (c *relayClient) session(conn net.Conn) (bool, string) {
 			_ = conn.SetReadDeadline(state.deadline)
 			handshakeDeadline = true
 		case containsByte(state.extensions, extPing):
-			if handshakeDeadline || now.Sub(deadlineSetAt) >= time.Second {
-				_ = conn.SetReadDeadline(now.Add(c.timing.pingTimeout + time.Second))
+			if handshakeDeadline || now.Sub(deadlineSetAt) >= c.timing.deadlineRefresh {
+				_ = conn.SetReadDeadline(now.Add(c.timing.pingTimeout + c.timing.deadlineRefresh))
 				deadlineSetAt, handshakeDeadline = now, false
 			}
 		case handshakeDeadline:
