@@ -30,11 +30,17 @@ export function nativeRelayLinkBinary(): NativeBinary {
   mkdirSync(dir, { recursive: true });
   // Built under a name of its own and renamed into place: a parallel test file never runs a half-written binary.
   const partial = `${path}.${process.pid}`;
-  execFileSync('go', ['build', '-trimpath', '-o', partial, '.'], {
-    cwd: NATIVE_SOURCE_DIR,
-    env: { ...process.env, CGO_ENABLED: '0' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  try {
+    execFileSync('go', ['build', '-trimpath', '-o', partial, '.'], {
+      cwd: NATIVE_SOURCE_DIR,
+      env: { ...process.env, CGO_ENABLED: '0' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+  } catch (error) {
+    // A Go toolchain that cannot build the sources is a failure to see, not a reason to skip.
+    const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim() ?? '';
+    throw new Error(`go build in ${NATIVE_SOURCE_DIR} failed: ${stderr || (error as Error).message}`);
+  }
   renameSync(partial, path);
   return { path };
 }
