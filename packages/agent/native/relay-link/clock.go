@@ -1,15 +1,9 @@
 package main
 
-import (
-	"iter"
-	"maps"
-	"time"
-)
+import "time"
 
 var processStart = time.Now()
 
 // monotonicNanos: nanoseconds on the monotonic clock since start, never 0, so 0 can mean "never" in the counters
 // (ages are what crosses the process boundary, never these values).
 func monotonicNanos() int64 { return int64(time.Since(processStart)) + 1 }
-
-func mapsKeys[K comparable, V any](m map[K]V) iter.Seq[K] { return maps.Keys(m) }

@@ -89,14 +89,15 @@ func (r *relayConnection) open(target relayTarget, wireguardPort int) error {
 		helloWait: 3 * time.Second,
 		authWait:  10 * time.Second,
 	}
+	// The proxy and the pool point at each other (datagrams one way, frames the other): the pool is set on the
+	// proxy before any peer socket exists.
 	proxy := newUDPProxy(wireguardPort, nil, r.log.child(map[string]any{"component": "relay-proxy"}))
 	clientLog := r.log.child(map[string]any{"component": "relay-client"})
-	resolveAll := r.resolve
 	// Behind a load balancer every address leads to the same replicas: one connection, or the second
 	// registration of our key would replace the first over and over.
-	resolve := resolveAll
+	resolve := r.resolve
 	if !target.Pool {
-		resolve = firstAddress(resolveAll)
+		resolve = firstAddress(r.resolve)
 	}
 	pool := newRelayPool(target.Host, target.Port, resolve, func(address string) *relayClient {
 		client := newRelayClient(address, target.Port, config, clientLog, proxy.newSink)

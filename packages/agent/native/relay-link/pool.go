@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -132,7 +133,7 @@ func (p *relayPool) refresh() {
 // publish rebuilds the lock-free client list; called with mu held.
 func (p *relayPool) publish() {
 	sorted := make([]*relayClient, 0, len(p.clients))
-	for _, address := range slices.Sorted(mapsKeys(p.clients)) {
+	for _, address := range slices.Sorted(maps.Keys(p.clients)) {
 		sorted = append(sorted, p.clients[address])
 	}
 	p.sorted.Store(&sorted)
@@ -141,7 +142,7 @@ func (p *relayPool) publish() {
 func (p *relayPool) addresses() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return slices.Sorted(mapsKeys(p.clients))
+	return slices.Sorted(maps.Keys(p.clients))
 }
 
 func (p *relayPool) readyCount() int {
