@@ -299,4 +299,19 @@ describe.skipIf('skip' in native)('the Go relay-link', () => {
     await linkA.close();
     await linkB.close();
   }, 20_000);
+
+  it('holds no datagram buffers per idle peer: 200 peers, then 200 others, stay under 40 MB resident', async () => {
+    const { target } = await relay();
+    const socketPath = join(tempDir(), 'relay-link.sock');
+    const child = await startGo(socketPath);
+    const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]);
+    const link = new RemoteRelayLink({ socketPath, keys: nodeKeys(), log: silentLog });
+    const peers = () => Array.from({ length: 200 }, () => nodeKeys().publicKey);
+    await link.set({ target, peers: peers(), wireguardPort: 51820 });
+    await until(link, () => link.ready);
+    expect(rssKb()).toBeLessThan(40_000);
+    await link.set({ target, peers: peers(), wireguardPort: 51820 });
+    expect(rssKb()).toBeLessThan(40_000);
+    await link.close();
+  });
 });
