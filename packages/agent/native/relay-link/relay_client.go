@@ -233,7 +233,7 @@ func (c *relayClient) session(conn net.Conn) (bool, string) {
 		becomeReady()
 	}
 	// Liveness without a timer of its own: with ping agreed the relay is never silent for pingTimeout, so a read
-	// deadline a little beyond it (refreshed at most once a second, which keeps it off the per-read path) ends a
+	// deadline a little beyond it (pushed out at most once per deadlineRefresh, 1 s, which keeps it off the per-read path) ends a
 	// dead connection 6–7 s after its last byte, like the Node client's 6–8 s.
 	var deadlineSetAt time.Time
 	handshakeDeadline := false
@@ -265,6 +265,9 @@ func (c *relayClient) session(conn net.Conn) (bool, string) {
 			if state, err = c.apply(handshakeTick(state, time.Now()), sink); err != nil {
 				return false, err.Error()
 			}
+			if state.phase == handshakeFailed {
+				return false, state.reason
+			}
 		}
 		for {
 			frame, err := reader.next()
@@ -281,6 +284,11 @@ func (c *relayClient) session(conn net.Conn) (bool, string) {
 				if state, err = c.apply(handshakeFrame(state, kind, body, time.Now(), c.config), sink); err != nil {
 					return false, err.Error()
 				}
+				if state.phase == handshakeFailed {
+					// Nothing after the failing frame may be taken as traffic of a ready connection.
+					sink.flush()
+					return false, state.reason
+				}
 				if state.phase == handshakeReady {
 					becomeReady()
 				}
@@ -289,9 +297,6 @@ func (c *relayClient) session(conn net.Conn) (bool, string) {
 			c.frame(kind, body, sink, state.extensions)
 		}
 		sink.flush()
-		if state.phase == handshakeFailed {
-			return false, state.reason
-		}
 		if state.phase == handshakeReady && !c.ready.Load() {
 			becomeReady()
 		}

@@ -218,3 +218,29 @@ func TestClientRetriesARefusedRelayAndClosesPromptly(t *testing.T) {
 		t.Fatalf("address %s", c.address)
 	}
 }
+
+// A failed handshake (a malformed challenge) ends the attempt there: Data behind it in the same read is never
+// delivered, and the client comes back with a fresh connection.
+func TestClientDropsWhatFollowsAFailedHandshake(t *testing.T) {
+	relay := startFakeRelay(t)
+	sink := &recordingSink{}
+	c := testClient(t, relay, []byte{extAuth, extPing}, sink)
+	conn := relay.next(t, time.Second)
+	for range 3 {
+		readFrame(t, conn)
+	}
+	burst := append(encodeFrame(frameWelcome, []byte{extAuth}), encodeFrame(frameAuthChallenge, seq(10, 0))...)
+	burst = append(burst, encodeData(seq(32, 0x40), []byte("must not arrive"))...)
+	if _, err := conn.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	second := relay.next(t, 2*time.Second)
+	if kind, _ := readFrame(t, second); kind != frameRegister {
+		t.Fatalf("second connection opened with %x", kind)
+	}
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	if len(sink.got) != 0 || c.ready.Load() {
+		t.Fatalf("delivered %d datagrams, ready %v after a failed handshake", len(sink.got), c.ready.Load())
+	}
+}
