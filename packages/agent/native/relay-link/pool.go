@@ -39,6 +39,7 @@ type relayPool struct {
 	log       *logger
 
 	mu      sync.Mutex
+	started bool // the re-resolve loop runs (close waits for it)
 	closed  bool
 	clients map[string]*relayClient
 	// sorted is the clients in address order, replaced (never mutated) on every change: the send path reads it
@@ -62,6 +63,9 @@ func newRelayPool(host string, port int, resolve resolver, newClient func(string
 // the background.
 func (p *relayPool) start() {
 	p.refresh()
+	p.mu.Lock()
+	p.started = true
+	p.mu.Unlock()
 	go func() {
 		defer close(p.done)
 		ticker := time.NewTicker(p.interval)
@@ -88,8 +92,11 @@ func (p *relayPool) close() {
 	clients := p.clients
 	p.clients = map[string]*relayClient{}
 	p.publish()
+	started := p.started
 	p.mu.Unlock()
-	<-p.done
+	if started {
+		<-p.done
+	}
 	for address, client := range clients {
 		client.close()
 		p.log.info("relay-replica-removed", map[string]any{"address": address}, "relay replica removed")
