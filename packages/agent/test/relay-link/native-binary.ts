@@ -31,7 +31,8 @@ export function nativeRelayLinkBinary(): NativeBinary {
   // Built under a name of its own and renamed into place: a parallel test file never runs a half-written binary.
   const partial = `${path}.${process.pid}`;
   try {
-    execFileSync('go', ['build', '-trimpath', '-o', partial, '.'], {
+    // No VCS stamping: a checkout owned by another user (CI containers) makes `go build` fail on it.
+    execFileSync('go', ['build', '-trimpath', '-buildvcs=false', '-o', partial, '.'], {
       cwd: NATIVE_SOURCE_DIR,
       env: { ...process.env, CGO_ENABLED: '0' },
       stdio: ['ignore', 'ignore', 'pipe'],
