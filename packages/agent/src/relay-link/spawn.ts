@@ -3,8 +3,12 @@ import { answers } from './server.js';
 
 export interface RelayLinkSpawnOptions {
   socketPath: string;
-  /** The program and its leading arguments; default this very program (`node dist/main.js`). */
+  /** The program and its leading arguments; default the Go relay-link when WIREKUBE_RELAY_LINK_BINARY names one
+   * (packages/agent/native/relay-link, same socket protocol and arguments), else this very program
+   * (`node dist/main.js`). */
   command?: readonly string[];
+  /** Where the default command is looked up; default process.env. */
+  env?: NodeJS.ProcessEnv;
   /** Where its pino output goes (appended); default discarded — a detached child must not write to the pipe of
    * an agent container that may be gone. */
   logPath?: string;
@@ -29,7 +33,9 @@ export class RelayLinkSpawnError extends Error {
  * exactly as wireguard-go is started, so that it outlives the agent; resolves once its socket answers.
  */
 export function relayLinkSpawner(options: RelayLinkSpawnOptions): () => Promise<{ pid: number | undefined }> {
-  const base = options.command ?? [process.execPath, process.argv[1] ?? ''];
+  const binary = (options.env ?? process.env)['WIREKUBE_RELAY_LINK_BINARY'];
+  // Opt-in while the Go relay-link is proven in the lab (issue #10's speed targets); the Node one stays the default.
+  const base = options.command ?? (binary ? [binary] : [process.execPath, process.argv[1] ?? '']);
   const command = [
     ...base,
     'relay-link',

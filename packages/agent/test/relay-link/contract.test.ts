@@ -1,13 +1,15 @@
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RelayServer } from '@wirekube/relay/server';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { RelayConnection, type RelayLink } from '../../src/relay/connection.js';
 import { RemoteRelayLink } from '../../src/relay-link/remote.js';
 import { RelayLinkServer } from '../../src/relay-link/server.js';
 import { silentLog } from '../fakes.js';
 import { type LinkHarness, relayLinkContract } from './contract.js';
+import { nativeRelayLinkBinary, startNative, stopChild } from './native-binary.js';
 
 let relay: RelayServer;
 let port = 0;
@@ -59,3 +61,31 @@ relayLinkContract('RemoteRelayLink over a relay-link server', (): LinkHarness =>
     },
   };
 });
+
+const native = nativeRelayLinkBinary();
+if ('skip' in native) {
+  describe('RelayLink contract: RemoteRelayLink over the Go relay-link', () => {
+    it.skip(native.skip, () => undefined);
+  });
+} else {
+  relayLinkContract('RemoteRelayLink over the Go relay-link', (): LinkHarness => {
+    const dir = mkdtempSync(join(tmpdir(), 'wk-golink-'));
+    const children: ChildProcess[] = [];
+    const links: RelayLink[] = [];
+    return {
+      target,
+      async create(keys) {
+        const socketPath = join(dir, `n${children.length}`, 'relay-link.sock');
+        children.push(await startNative(native.path, socketPath));
+        const link = new RemoteRelayLink({ socketPath, keys, log: silentLog });
+        links.push(link);
+        return link;
+      },
+      async cleanup() {
+        for (const l of links) await l.close();
+        await Promise.all(children.map(stopChild));
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  });
+}
