@@ -27,6 +27,7 @@ import {
   parseExtensionList,
 } from '../codec/extensions.js';
 import { encodeError, FrameType, frameTypeName, KEY_SIZE } from '../codec/frame.js';
+import { take } from './token-bucket.js';
 
 export interface HandshakeConfig {
   requireAuth: boolean;
@@ -390,19 +391,15 @@ function onControl(state: Active, input: FrameInput, config: HandshakeConfig): T
   } catch (error) {
     return fatal((error as Error).message, state);
   }
-  const elapsed = Math.max(0, input.now - state.controlRefilledAt);
-  const tokens = Math.min(
-    config.controlBurst,
-    state.controlTokens + (elapsed * config.controlPerSecond) / 1000,
+  const { bucket, taken } = take(
+    { tokens: state.controlTokens, refilledAt: state.controlRefilledAt },
+    input.now,
+    { perSecond: config.controlPerSecond, burst: config.controlBurst },
   );
-  if (tokens < 1) {
-    return {
-      state: { ...state, controlTokens: tokens, controlRefilledAt: input.now },
-      effects: [{ kind: 'count', counter: 'controlRateLimited' }],
-    };
-  }
+  const next = { ...state, controlTokens: bucket.tokens, controlRefilledAt: bucket.refilledAt };
+  if (!taken) return { state: next, effects: [{ kind: 'count', counter: 'controlRateLimited' }] };
   return {
-    state: { ...state, controlTokens: tokens - 1, controlRefilledAt: input.now },
+    state: next,
     effects: [{ kind: 'control', destination: message.key, payload: message.payload }],
   };
 }
