@@ -33,7 +33,7 @@ export const USAGE = `Usage: wirekube-relay [options]
   --no-extensions           speak only the four core frames (env RELAY_EXTENSIONS=false)
   --max-queue-bytes N       per-connection send queue bound (env RELAY_MAX_QUEUE_BYTES, default 4194304)
   --source-penalty-burst N  protocol violations one source address may commit at once before its new
-                            connections are reset at accept; 0 = off, for a relay behind SNAT
+                            connections are refused as they arrive; 0 = off, for a relay behind SNAT
                                                          (env RELAY_SOURCE_PENALTY_BURST, default 50)
   --source-penalty-per-second N  violations a source is forgiven per second
                                                          (env RELAY_SOURCE_PENALTY_PER_SECOND, default 5)

@@ -39,7 +39,7 @@ export function createRelayMetrics(server: RelayMetricsSource): Registry {
   });
   new Counter({
     name: 'wirekube_relay_connections_penalized_total',
-    help: 'Connections reset at accept because their source address kept breaking the protocol (source penalty).',
+    help: 'Connections refused as they arrived because their source address kept breaking the protocol (source penalty).',
     registers: [registry],
     collect() {
       this.reset();

@@ -43,7 +43,7 @@ export interface RelayServerOptions {
   /** Per-connection log lines in a burst. Default 200. */
   logLinesBurst?: number;
   /** Strikes (connections that broke the protocol or never registered) one source address (IPv4, IPv6 /64) may
-   * spend at once before its new connections are reset at accept; 0 turns the source penalty off (use 0 behind
+   * spend at once before its new connections are refused as they arrive; 0 turns the source penalty off (use 0 behind
    * SNAT, where every client shares one address). Default 50. See source-penalty.ts. */
   sourcePenaltyBurst?: number;
   /** Strikes a source regains per second: a penalized source still gets this many connections. Default 5. */

@@ -2,7 +2,7 @@
  * Which sources may open connections. A relay fed garbage pays for every connection (accept, socket, session,
  * close) on the thread that forwards everyone's traffic, and an attacker chooses how many. So a source whose
  * connections break the protocol spends "strikes" from a token bucket; while its bucket is empty, its new
- * connections are reset at accept, before any session work (the relay's cost per such connection is then below a
+ * connections are refused as they arrive, before any session work (the relay's cost per such connection is then below a
  * plain discard server's). Connections already open are never touched.
  *
  * A strike is a connection that ended after a protocol violation (a bad frame, a failed proof) or without ever

@@ -22,7 +22,7 @@ export type DropReason = (typeof DROP_REASONS)[number];
 
 export interface RelayStats {
   connectionsAccepted: number;
-  /** Connections reset at accept because their source had spent its strikes (source-penalty.ts). */
+  /** Connections refused as they arrived because their source had spent its strikes (source-penalty.ts). */
   connectionsPenalized: number;
   framesForwarded: number;
   bytesForwarded: number;
