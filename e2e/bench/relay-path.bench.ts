@@ -1,18 +1,53 @@
 // Relayed vs direct between the same two lab hosts (cone1, cone2, real agents and the project's relay program):
-// iperf3 throughput ratio relayed/direct (target ≥ 0.8), CPU per GB moved in the relay and in the Node processes
-// of the two hosts (the agents and whichever of them hosts the UDP proxy: the agent or its relay-link process),
-// and ping p50 relayed vs direct (target ≤ 2×). Runs alternate direct and relayed (mode never / always on the
+// iperf3 throughput ratio relayed/direct (target ≥ 0.8), CPU per GB moved in the relay and in the two hosts'
+// agents and relay-link processes (which hold the UDP proxy and the relay connection), and ping p50 relayed vs direct (target ≤ 2×). Runs alternate direct and relayed (mode never / always on the
 // running mesh); medians over BENCH_RUNS (default 5). Last line of output: one JSON object.
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+//
+// Relay-link implementations: BENCH_RELAY_LINKS lists them, `name=path` for a Go relay-link binary and `node`
+// for the agent's own; each run measures the relayed path once per implementation (the order rotates per run),
+// so every implementation is compared with the same runs' direct path. The bench starts the relay-link itself
+// and the agents adopt it (as after an upgrade). The top-level figures are the first implementation's; every
+// implementation's are under `relayLinks`.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLab, type LabHost } from '../src/index.js';
+import { createLab, type LabHost, type LabProcess } from '../src/index.js';
 import { MeshFixture, waitFor } from '../src/mesh/fixture.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const RELAY_MAIN = fileURLToPath(new URL('../../packages/relay/dist/main.js', import.meta.url));
+const AGENT_MAIN = fileURLToPath(new URL('../../packages/agent/dist/main.js', import.meta.url));
+
+interface RelayLinkImplementation {
+  name: string;
+  /** argv before `relay-link --socket …`. */
+  command: readonly string[];
+}
+
+/** The Go relay-link the agent's build ships (packages/agent, target build-native), which spawn mode starts. */
+const SHIPPED_GO_RELAY_LINK = fileURLToPath(
+  new URL('../../packages/agent/native/bin/wirekube-relay-link', import.meta.url),
+);
+
+/** BENCH_RELAY_LINKS (`go=/path/to/wirekube-relay-link,node`); default: the Go one (WIREKUBE_RELAY_LINK_BINARY,
+ * else the shipped build), then the Node one for comparison. */
+function relayLinkImplementations(): RelayLinkImplementation[] {
+  const goBinary = process.env.WIREKUBE_RELAY_LINK_BINARY ?? SHIPPED_GO_RELAY_LINK;
+  const configured =
+    process.env.BENCH_RELAY_LINKS ??
+    (goBinary !== 'node' && existsSync(goBinary) ? `go=${goBinary},node` : 'node');
+  return configured.split(',').map((entry) => {
+    if (entry === 'node') return { name: 'node', command: ['node', AGENT_MAIN] };
+    const [name, path] = entry.split('=');
+    if (!name || !path) throw new Error(`BENCH_RELAY_LINKS: "${entry}" is neither node nor name=path`);
+    if (!existsSync(path))
+      throw new Error(`BENCH_RELAY_LINKS: ${path} does not exist (npx nx run-many -t build)`);
+    return { name, command: [path] };
+  });
+}
+const IMPLEMENTATIONS = relayLinkImplementations();
 const TICKS_PER_SECOND = 100;
 
 const median = (values: number[]) => {
@@ -53,11 +88,17 @@ function pidsInHost(host: LabHost, isProgram: (exe: string, comm: string) => boo
 /** The wireguard-go daemons of a host (the agent starts its own). */
 const wireguardGoPids = (host: LabHost) => pidsInHost(host, (_exe, comm) => comm === 'wireguard-go');
 
-/** Every Node process of a host: the agent and whatever else of ours hosts the UDP proxy (the relay-link process
- * the agent starts, once the proxy moves out of it). Looked up at each measurement, since the agent may start it
- * late or restart it. The relay runs in its own host, so it is never among them. */
+/** The agent and relay-link processes of a host, by program (Node, or the Go relay-link). Looked up at each
+ * measurement, since an agent may start a relay-link late or restart it. The relay runs in its own host, so it
+ * is never among them. */
 const nodePids = (host: LabHost) =>
-  pidsInHost(host, (exe) => basename(exe) === basename(process.execPath) || basename(exe) === 'node');
+  pidsInHost(
+    host,
+    (exe) =>
+      basename(exe) === basename(process.execPath) ||
+      basename(exe) === 'node' ||
+      basename(exe) === 'wirekube-relay-link',
+  );
 
 /** Summed CPU ms of several processes (0 for any that is gone). */
 function cpuMsOf(pids: readonly number[]): number {
@@ -138,9 +179,40 @@ try {
   await mesh.createMesh({ relay: relaySpec('never') });
   const [a, b] = [lab.host('cone1'), lab.host('cone2')];
   await mesh.registerNodes([a, b]);
-  mesh.startAgent(a);
-  mesh.startAgent(b);
-  await Promise.all([...mesh.agents.values()].map((x) => mesh.waitStarted(x, 60_000)));
+  // The relay-links this bench started, per host; an agent finds one answering on its socket and adopts it.
+  const relayLinks = new Map<string, LabProcess>();
+  let running = '';
+  const useRelayLink = async (implementation: RelayLinkImplementation) => {
+    if (running === implementation.name) return;
+    await mesh.stopAll();
+    for (const [name, link] of relayLinks) {
+      await link.stop(5_000);
+      relayLinks.delete(name);
+    }
+    for (const host of [a, b]) {
+      const socket = mesh.relayLinkSocketOf(host);
+      rmSync(socket, { force: true });
+      const link = host.spawn([
+        ...implementation.command,
+        'relay-link',
+        '--socket',
+        socket,
+        '--log-level',
+        'warn',
+      ]);
+      relayLinks.set(host.name, link);
+      await waitFor(
+        () => existsSync(socket),
+        30_000,
+        `${implementation.name} relay-link socket on ${host.name}`,
+      );
+    }
+    mesh.startAgent(a);
+    mesh.startAgent(b);
+    await Promise.all([...mesh.agents.values()].map((x) => mesh.waitStarted(x, 60_000)));
+    running = implementation.name;
+  };
+  await useRelayLink(IMPLEMENTATIONS[0]!);
   const server = b.spawn(['iperf3', '-s', '-B', b.address]);
 
   const endpointOnLoopback = async (from: LabHost) => {
@@ -160,7 +232,10 @@ try {
   };
   const measure = async () => {
     const wgPids = [...wireguardGoPids(a), ...wireguardGoPids(b)];
-    const proxyPids = [...nodePids(a), ...nodePids(b)].filter((pid) => pid !== relay.pid);
+    // The agents (Node) and the relay-links this bench started (whatever their program).
+    const proxyPids = [
+      ...new Set([...nodePids(a), ...nodePids(b), ...[...relayLinks.values()].map((l) => l.pid)]),
+    ].filter((pid) => pid !== relay.pid);
     const cpuOf = () => ({
       relay: cpuMs(relay.pid),
       agents: cpuMsOf(proxyPids),
@@ -213,25 +288,29 @@ try {
     };
   };
 
-  const direct: Array<Awaited<ReturnType<typeof measure>>> = [];
-  const relayed: Array<Awaited<ReturnType<typeof measure>>> = [];
+  type Run = Awaited<ReturnType<typeof measure>>;
+  const direct: Run[] = [];
+  const relayed = new Map<string, Run[]>(IMPLEMENTATIONS.map((i) => [i.name, []]));
   for (let run = 0; run < RUNS; run++) {
-    // Alternate which path goes first, so drift in the machine's load hits both alike.
-    for (const mode of run % 2 === 0 ? (['never', 'always'] as const) : (['always', 'never'] as const)) {
-      await setMode(mode);
+    // Rotate the implementations and alternate which path goes first, so drift in the machine's load hits
+    // all alike. The relay-link in use carries on into the next run's first slot when it can.
+    const order = IMPLEMENTATIONS.map((_, i) => IMPLEMENTATIONS[(i + run) % IMPLEMENTATIONS.length]!);
+    const slots: Array<RelayLinkImplementation | 'direct'> =
+      run % 2 === 0 ? ['direct', ...order] : [...order, 'direct'];
+    for (const slot of slots) {
+      if (slot !== 'direct') await useRelayLink(slot);
+      await setMode(slot === 'direct' ? 'never' : 'always');
       const m = await measure();
-      (mode === 'never' ? direct : relayed).push(m);
+      if (slot === 'direct') direct.push(m);
+      else relayed.get(slot.name)!.push({ ...m });
       process.stderr.write(
-        `run ${run + 1}/${RUNS} ${mode === 'never' ? 'direct' : 'relayed'}: ${JSON.stringify(m)}\n`,
+        `run ${run + 1}/${RUNS} ${slot === 'direct' ? 'direct' : `relayed (${slot.name} relay-link)`}: ${JSON.stringify(m)}\n`,
       );
     }
   }
   const round = (n: number, digits = 2) => Number(n.toFixed(digits));
-  const loads = [...direct, ...relayed].map((r) => r.load1);
-  const ratios = direct.map((d, i) => (relayed[i]?.mbps ?? 0) / d.mbps);
-  const pingRatios = direct.map((d, i) => (relayed[i]?.pingP50Ms ?? 0) / d.pingP50Ms);
+  const loads = [...direct, ...[...relayed.values()].flat()].map((r) => r.load1);
   await server.stop();
-  type Run = (typeof direct)[number];
   type NumericKey = { [K in keyof Run]: Run[K] extends number ? K : never }[keyof Run];
   const pick = (runs: Run[], key: NumericKey, digits = 0) => round(median(runs.map((r) => r[key])), digits);
   /** Drops per side and program, summed over the runs. */
@@ -243,6 +322,32 @@ try {
           sum[`${side}:${program}`] = (sum[`${side}:${program}`] ?? 0) + n;
     return sum;
   };
+  /** One implementation's relayed figures against the same runs' direct ones. */
+  const relayedFigures = (runs: Run[]) => {
+    const ratios = direct.map((d, i) => (runs[i]?.mbps ?? 0) / d.mbps);
+    const pingRatios = direct.map((d, i) => (runs[i]?.pingP50Ms ?? 0) / d.pingP50Ms);
+    return {
+      relayedMbps: pick(runs, 'mbps', 1),
+      throughputRatio: round(median(ratios)),
+      throughputRatios: ratios.map((r) => round(r)),
+      relayCpuMsPerGB: pick(runs, 'relayCpuMsPerGB'),
+      proxyAgentsCpuMsPerGB: pick(runs, 'agentsCpuMsPerGB'),
+      proxyAgentsSystemCpuMsPerGB: pick(runs, 'agentsSystemCpuMsPerGB'),
+      proxyProcesses: pick(runs, 'proxyProcesses'),
+      relayedWireguardGoCpuMsPerGB: pick(runs, 'wireguardGoCpuMsPerGB'),
+      relayedRetransmitsPerMB: pick(runs, 'retransmitsPerMB', 2),
+      relayedUdpRcvbufErrors: pick(runs, 'udpRcvbufErrors'),
+      relayedUdpRcvbufErrorsSenderSide: pick(runs, 'udpRcvbufErrorsSender'),
+      relayedUdpDropsByProgram: dropsOf(runs),
+      relayedPingP50Ms: pick(runs, 'pingP50Ms', 3),
+      pingP50Ratio: round(median(pingRatios)),
+      pingP50Ratios: pingRatios.map((r) => round(r)),
+    };
+  };
+  const byImplementation = Object.fromEntries(
+    IMPLEMENTATIONS.map((i) => [i.name, relayedFigures(relayed.get(i.name) ?? [])]),
+  );
+  const first = byImplementation[IMPLEMENTATIONS[0]!.name]!;
   console.log(
     JSON.stringify({
       bench: 'relay-path',
@@ -253,32 +358,22 @@ try {
         min: round(Math.min(...loads), 1),
         max: round(Math.max(...loads), 1),
       },
+      relayLink: IMPLEMENTATIONS[0]!.name,
       directMbps: pick(direct, 'mbps', 1),
-      relayedMbps: pick(relayed, 'mbps', 1),
-      throughputRatio: round(median(ratios)),
-      throughputRatios: ratios.map((r) => round(r)),
+      ...first,
       throughputTarget: 0.8,
-      relayCpuMsPerGB: pick(relayed, 'relayCpuMsPerGB'),
-      proxyAgentsCpuMsPerGB: pick(relayed, 'agentsCpuMsPerGB'),
-      proxyAgentsSystemCpuMsPerGB: pick(relayed, 'agentsSystemCpuMsPerGB'),
-      proxyProcesses: pick(relayed, 'proxyProcesses'),
       directAgentsCpuMsPerGB: pick(direct, 'agentsCpuMsPerGB'),
-      relayedWireguardGoCpuMsPerGB: pick(relayed, 'wireguardGoCpuMsPerGB'),
       directWireguardGoCpuMsPerGB: pick(direct, 'wireguardGoCpuMsPerGB'),
-      relayedRetransmitsPerMB: pick(relayed, 'retransmitsPerMB', 2),
       directRetransmitsPerMB: pick(direct, 'retransmitsPerMB', 2),
-      relayedUdpRcvbufErrors: pick(relayed, 'udpRcvbufErrors'),
-      relayedUdpRcvbufErrorsSenderSide: pick(relayed, 'udpRcvbufErrorsSender'),
       directUdpRcvbufErrors: pick(direct, 'udpRcvbufErrors'),
-      relayedUdpDropsByProgram: dropsOf(relayed),
       directUdpDropsByProgram: dropsOf(direct),
       directPingP50Ms: pick(direct, 'pingP50Ms', 3),
-      relayedPingP50Ms: pick(relayed, 'pingP50Ms', 3),
-      pingP50Ratio: round(median(pingRatios)),
       pingTarget: 2,
+      relayLinks: byImplementation,
     }),
   );
   await mesh.stopAll();
+  for (const link of relayLinks.values()) await link.stop(5_000);
   await relay.stop();
 } finally {
   await lab.destroy();
