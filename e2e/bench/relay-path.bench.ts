@@ -169,7 +169,15 @@ const lab = await createLab({
 const stateDir = mkdtempSync(join(tmpdir(), 'wk-relay-bench-'));
 try {
   await Promise.all(lab.hosts.map((h) => h.exec(['ip', 'link', 'set', 'lo', 'up'])));
-  const relay = lab.host('relay').spawn(['node', RELAY_MAIN, '--port', '3478', '--http-port', '9090']);
+  // BENCH_RELAY_COMMAND: another relay program to measure in the project's relay's place (argv split on spaces,
+  // `{address}` replaced by the relay host's address); it must listen on port 3478 of that address.
+  const relayCommand = process.env.BENCH_RELAY_COMMAND?.replaceAll(
+    '{address}',
+    lab.host('relay').address,
+  ).split(' ');
+  const relay = lab
+    .host('relay')
+    .spawn(relayCommand ?? ['node', RELAY_MAIN, '--port', '3478', '--http-port', '9090']);
   const mesh = new MeshFixture(lab, stateDir);
   const relaySpec = (mode: 'never' | 'always') => ({
     mode,
@@ -359,6 +367,7 @@ try {
         max: round(Math.max(...loads), 1),
       },
       relayLink: IMPLEMENTATIONS[0]!.name,
+      relay: relayCommand ? relayCommand.join(' ') : 'node packages/relay/dist/main.js',
       directMbps: pick(direct, 'mbps', 1),
       ...first,
       throughputTarget: 0.8,
