@@ -17,11 +17,13 @@ while IFS= read -r path; do
   [ -n "$rel" ] || continue
   cp -a --parents "$rel" "$dest/"
   if [ -L "$rel" ]; then
-    # A workspace package: what it ships, not its sources and tests.
+    # A workspace package: what it ships, not its sources and tests: dist/ and its native programs (native/bin,
+    # built on the host by images/build.sh: the agent's Go relay-link).
     target=$(realpath --relative-to="$root" "$rel")
     mkdir -p "$dest/$target"
     cp "$target/package.json" "$dest/$target/"
     [ ! -d "$target/dist" ] || cp -a "$target/dist" "$dest/$target/"
+    [ ! -d "$target/native/bin" ] || { mkdir -p "$dest/$target/native" && cp -a "$target/native/bin" "$dest/$target/native/"; }
   fi
 done <"$dest.paths"
 rm -f "$dest.paths"

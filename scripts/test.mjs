@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The whole test suite, as the README promises: provision the lab (packages, Go-built tools), build every
-// package, run every vitest project once, and end with the totals on a line of their own.
+// package, run every vitest project once and the Go tests (go vet + go test of the agent's Go relay-link,
+// scripts/go-test.mjs), and end with the totals of both on a line of their own.
 //
 //   npm test            everything, lab end-to-end tests included (needs root: namespaces, nftables)
 //   npm test -- --unit  skip lab provisioning and the e2e project
@@ -8,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runGoTests } from './go-test.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const unitOnly = process.argv.includes('--unit');
@@ -69,5 +71,9 @@ if (existsSync(report)) {
   failed = 1;
 }
 if (status !== 0 && failed === 0) failed = 1;
+const go = runGoTests(root, env);
+passed += go.passed;
+failed += go.failed;
+skipped += go.skipped;
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 ? 1 : 0);

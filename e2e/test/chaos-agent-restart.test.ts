@@ -2,8 +2,8 @@
 // direct and on a relayed pair — 0 lost on the direct pair, the relayed pair's longest gap ≤ 2 s per restart.
 // Real agents, real wireguard-go, the project's relay program, real nftables NAT (the ChaosMesh fixture).
 // What makes the relayed number possible: the node's relay connection and the loopback UDP proxy WireGuard sends
-// relayed peers to live in the relay-link process (`wirekube-agent relay-link`, started detached by the first
-// agent, like wireguard-go), so an agent restart leaves the relay session and the proxy ports as they were, and
+// relayed peers to live in the relay-link process (the Go `wirekube-relay-link` by default, or `wirekube-agent
+// relay-link`; started detached by the first agent, like wireguard-go), so an agent restart leaves the relay session and the proxy ports as they were, and
 // the new agent adopts the relayed peer as relayed in its first pass. Also proven: the relay-link is the same
 // process across all restarts, a restarted agent removes nothing from the kernel (no rule, route, iptables rule
 // or peer), and `cleanup` on that host leaves no relay-link process and no socket.
@@ -26,16 +26,39 @@ afterAll(async () => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const record = (key: string, value: unknown) => process.stdout.write(`${JSON.stringify({ [key]: value })}\n`);
 const load = () => execFileSync('cat', ['/proc/loadavg']).toString().trim();
-/** The relay-link's command line is `node …/main.js relay-link --socket …` (the agent's has `run`). */
-const RELAY_LINK = 'main.js relay-link';
+/**
+ * The relay-link's command line, per implementation: the Go one the agent starts by default
+ * (`…/native/bin/wirekube-relay-link relay-link --socket …`) or the Node one (`node …/main.js relay-link …`; the
+ * agent's own has `run`).
+ */
+const RELAY_LINK = { go: 'wirekube-relay-link relay-link', node: 'main.js relay-link' } as const;
+/** Which one the lab's agents start: the Go one the build put in packages/agent/native/bin, unless told `node`. */
+const EXPECTED_RELAY_LINK: keyof typeof RELAY_LINK =
+  process.env['WIREKUBE_RELAY_LINK_BINARY'] === 'node' ? 'node' : 'go';
+
+/** The relay-link processes in a host's namespace, of either implementation. */
+async function relayLinks(
+  netns: string,
+): Promise<{ pid: number; implementation: keyof typeof RELAY_LINK }[]> {
+  const found: { pid: number; implementation: keyof typeof RELAY_LINK }[] = [];
+  for (const implementation of ['go', 'node'] as const) {
+    for (const pid of await pidsInNetns(netns, RELAY_LINK[implementation]))
+      found.push({ pid, implementation });
+  }
+  return found.sort((a, b) => a.pid - b.pid);
+}
+const relayLinkPids = async (netns: string) => (await relayLinks(netns)).map((l) => l.pid);
 const RESTARTS = 10;
 const MAX_RELAYED_GAP_MS = 2_000;
 
 describe('chaos: agent restarts', () => {
   it(`agent restarted ${RESTARTS} times under a 10 ms ping: 0 lost direct, relayed gap ≤ 2 s per restart, one relay-link`, async () => {
     const cone1 = chaos.host('cone1');
-    const linksBefore = await pidsInNetns(cone1.netns, RELAY_LINK);
-    expect(linksBefore, 'one relay-link, started by the first agent').toHaveLength(1);
+    const links = await relayLinks(cone1.netns);
+    expect(links, 'one relay-link, started by the first agent').toHaveLength(1);
+    expect(links[0]?.implementation, 'the relay-link the agent starts by default').toBe(EXPECTED_RELAY_LINK);
+    record('relayLink', links[0]);
+    const linksBefore = links.map((l) => l.pid);
     const loadAtStart = load();
     const direct = startPinger(chaos.host('cone2'), cone1.address);
     const relayed = startPinger(chaos.host('sym1'), cone1.address);
@@ -54,7 +77,7 @@ describe('chaos: agent restarts', () => {
       // A loaded 2-core machine (other labs running) can take half a minute to start node.
       await chaos.mesh.waitStarted(agent, 90_000);
       started.push(Date.now());
-      linkPids.push(await pidsInNetns(cone1.netns, RELAY_LINK));
+      linkPids.push(await relayLinkPids(cone1.netns));
       // Each restart gets the time a rolling update would leave it before the next one.
       await sleep(3_000);
     }
@@ -116,7 +139,7 @@ describe('chaos: agent restarts', () => {
     const agent = chaos.mesh.agents.get('cone1')!;
     const socket = chaos.mesh.relayLinkSocketOf(cone1);
     expect(existsSync(socket)).toBe(true);
-    expect(await pidsInNetns(cone1.netns, RELAY_LINK)).toHaveLength(1);
+    expect(await relayLinkPids(cone1.netns)).toHaveLength(1);
     await chaos.mesh.stopAgent('cone1');
     const result = await cone1.exec(
       [
@@ -134,11 +157,7 @@ describe('chaos: agent restarts', () => {
     );
     expect(result.code, result.stderr + result.stdout).toBe(0);
     expect(result.stdout).toMatch(/"relayLinkStopped":true/);
-    await waitFor(
-      async () => (await pidsInNetns(cone1.netns, RELAY_LINK)).length === 0,
-      5_000,
-      'relay-link gone',
-    );
+    await waitFor(async () => (await relayLinkPids(cone1.netns)).length === 0, 5_000, 'relay-link gone');
     expect(existsSync(socket)).toBe(false);
   }, 60_000);
 });

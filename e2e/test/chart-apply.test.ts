@@ -1,4 +1,4 @@
-// Issue 13: the chart lints strictly, renders with the default values and three other value sets, and every
+// Issue 13: the chart lints strictly, renders with the default values and four other value sets, and every
 // rendering is accepted by the lab's real kube-apiserver (`kubectl apply --dry-run=server`, which runs defaulting,
 // schema validation and admission). Then the chart's ValidatingAdmissionPolicy is installed for real and the
 // agent's node-bound token may write only its own WireKubePeer.
@@ -42,12 +42,13 @@ describe('the chart against the real API server', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  it('has the three other value sets the issue asks for', () => {
+  it('has the three other value sets the issue asks for, and the Node relay-link', () => {
     expect(valueSets).toEqual([
       'default',
       'external-relay-values.yaml',
       'mode-always-values.yaml',
       'relay-disabled-values.yaml',
+      'relay-link-node-values.yaml',
     ]);
   });
 

@@ -18,10 +18,17 @@ const valueSets = ['default', ...readdirSync(join(chart, 'ci')).filter((f) => f.
 /** Where each program's options are parsed (flags and the environment variables they fall back to). */
 const optionSources: Record<string, string> = {
   agent: 'packages/agent/src/cli/options.ts',
-  // The relay link is the agent program's `relay-link` command.
+  // The relay link with `relayLink.implementation: node` is the agent program's `relay-link` command.
   'relay-link': 'packages/agent/src/cli/options.ts',
   relay: 'packages/relay/src/program/config.ts',
   controller: 'packages/controller/src/cli/options.ts',
+};
+/** The Go relay-link in the agent image: the agent package's build-native output (native/bin), which
+ * images/stage-app.sh copies with the package to /app/packages/agent; spawn.ts looks for it there too. */
+const GO_RELAY_LINK = '/app/packages/agent/native/bin/wirekube-relay-link';
+/** A container that runs a program other than its image's entrypoint: that program's options. */
+const commandSources: Record<string, string> = {
+  [GO_RELAY_LINK]: 'packages/agent/native/relay-link/main.go',
 };
 
 interface Container {
@@ -44,9 +51,11 @@ async function containers(valueSet: string): Promise<Container[]> {
   });
 }
 
-function source(program: string): string | undefined {
-  const file = join(root, optionSources[program] ?? '');
-  return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+function source(container: Container): string | undefined {
+  const program = container.command?.[0];
+  const path = program === undefined ? optionSources[container.name] : commandSources[program];
+  const file = join(root, path ?? '');
+  return path !== undefined && existsSync(file) ? readFileSync(file, 'utf8') : undefined;
 }
 
 /** `name` appears in the source as a whole token (an env key or a flag in the usage text and parser). */
@@ -67,8 +76,9 @@ describe('chart values → program flags (no drift)', () => {
           expect(container.env?.map((e) => e.name)).toEqual(['WG_PROCESS_FOREGROUND']);
           continue;
         }
-        const text = source(container.name);
+        const text = source(container);
         if (text === undefined) {
+          expect(container.command, `no option source for ${container.name}'s command`).toBeUndefined();
           // The controller's program lives on another branch until merged; its image test waits for it too.
           expect(container.name, `no option source for container ${container.name}`).toBe('controller');
           continue;
@@ -84,4 +94,27 @@ describe('chart values → program flags (no drift)', () => {
       expect(unknown).toEqual([]);
     },
   );
+
+  it.each([
+    ['default', [GO_RELAY_LINK]],
+    ['relay-link-node-values.yaml', undefined],
+  ])(
+    'relayLink.implementation with %s values: the relay-link container runs %o',
+    async (valueSet, command) => {
+      const links = (await containers(valueSet)).filter((c) => c.name === 'relay-link');
+      expect(links).toHaveLength(1);
+      // Without a command the agent image's entrypoint runs: node …/dist/main.js relay-link.
+      expect(links[0]?.command).toEqual(command);
+      expect(links[0]?.args).toEqual(['relay-link']);
+    },
+  );
+
+  it('the Go relay-link the chart runs is the one the agent package builds (native/bin, shipped to /app)', () => {
+    const spawn = readFileSync(join(root, 'packages/agent/src/relay-link/implementation.ts'), 'utf8');
+    expect(spawn).toContain("SHIPPED_RELAY_LINK = 'native/bin/wirekube-relay-link'");
+    const manifest = JSON.parse(readFileSync(join(root, 'packages/agent/package.json'), 'utf8')) as {
+      nx: { targets: { 'build-native': { outputs: string[] } } };
+    };
+    expect(manifest.nx.targets['build-native'].outputs).toEqual(['{projectRoot}/native/bin']);
+  });
 });

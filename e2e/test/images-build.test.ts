@@ -122,6 +122,34 @@ describe('images (buildah from a clean clone, --help under podman)', () => {
     expect(stdout.trim().split('\n').at(-1)).toBe('0');
   });
 
+  it('the agent image carries the Go relay-link where the chart and spawn mode look for it: static, --help exit 0', async () => {
+    const image = built.get('agent')?.image;
+    expect(image, 'the agent image was not built').toBeTruthy();
+    const binary = '/app/packages/agent/native/bin/wirekube-relay-link';
+    const helpRun = await run(
+      [...podman, 'run', '--rm', '--network', 'none', '--entrypoint', binary, image ?? '', '--help'],
+      { env: podmanEnv, allowFail: true },
+    );
+    expect(helpRun.stdout + helpRun.stderr).toContain('wirekube-relay-link');
+    expect(helpRun.code).toBe(0);
+    const { stdout } = await run(
+      [
+        ...podman,
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--entrypoint',
+        'sh',
+        image ?? '',
+        '-c',
+        `ldd ${binary} 2>&1; true`,
+      ],
+      { env: podmanEnv },
+    );
+    expect(stdout).toContain('not a dynamic executable');
+  });
+
   it('the relay image runs as a non-root user and carries its OCI version label', async () => {
     const image = built.get('relay')?.image ?? '';
     const { stdout } = await run(

@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pidsInNetns } from '../src/chaos/index.js';
 import { createLab, type Lab, type LabHost } from '../src/index.js';
 import {
   type ChartInstall,
@@ -56,6 +57,7 @@ interface Pod {
     containers: {
       name: string;
       image: string;
+      command?: string[];
       env?: { name: string; value?: string }[];
       volumeMounts?: { mountPath: string }[];
     }[];
@@ -323,6 +325,21 @@ describe('WireKube through its chart on a real four-node cluster', () => {
     expect(await can(`${RELEASE}-relay`, 'list', 'wirekubepeers.wirekube.io')).toBe('no');
     expect(await can('default', 'list', 'wirekubepeers.wirekube.io')).toBe('no');
   }, 60_000);
+  it('the relay-link DaemonSet runs the Go relay-link the agent image ships, one on every node', async () => {
+    const goRelayLink = '/app/packages/agent/native/bin/wirekube-relay-link';
+    const links = await pods('app.kubernetes.io/component=relay-link');
+    expect(links.map((p) => p.spec.nodeName).sort()).toEqual([...NAMES].sort());
+    for (const pod of links)
+      expect(pod.spec.containers[0]?.command, pod.metadata.name).toEqual([goRelayLink]);
+    // The process itself, in each node's network namespace (hostNetwork): the Go program, not node.
+    for (const host of MESH_HOSTS) {
+      const netns = lab.host(host.name).netns;
+      const go = await pidsInNetns(netns, `${goRelayLink} relay-link`);
+      expect(go, `${host.name}: one Go relay-link`).toHaveLength(1);
+      expect(await pidsInNetns(netns, 'main.js relay-link'), `${host.name}: no Node relay-link`).toEqual([]);
+    }
+  }, 60_000);
+
   it('helm upgrade to a new agent image rolls the agents: 0 lost on a direct pair, relayed pairs resume within 2 s', async () => {
     const local = (await import('../src/registry/local-images.js')).localProgramImages;
     const { images } = await local();

@@ -55,6 +55,7 @@ function relayLinkFor(
           spawn: relayLinkSpawner({
             socketPath: options.relayLinkSocket,
             logLevel: options.logLevel,
+            log,
             ...(options.relayLinkLog ? { logPath: options.relayLinkLog } : {}),
           }),
         }

@@ -106,8 +106,9 @@ options (flag, or environment variable):
   --relay-link-socket PATH WIREKUBE_RELAY_LINK_SOCKET the relay-link's socket; default: ${DEFAULT_RELAY_LINK_SOCKET}
   --socket PATH            WIREKUBE_RELAY_LINK_SOCKET relay-link only: the socket to serve; same default
   --relay-link-log PATH    WIREKUBE_RELAY_LINK_LOG    spawn mode: append the started relay-link's log here
-  (env only)               WIREKUBE_RELAY_LINK_BINARY spawn mode: start this Go relay-link (native/relay-link) instead
-                           of this program's; opt-in while it is proven in the lab
+  (env only)               WIREKUBE_RELAY_LINK_BINARY spawn mode: which relay-link to start; default: the Go one the
+                           package ships (native/bin/wirekube-relay-link), else this program's; a path: that
+                           binary; node: this program's \`relay-link\` (the Node one)
 `;
 
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): AgentOptions {

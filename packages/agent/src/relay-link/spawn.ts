@@ -1,14 +1,30 @@
+import { accessSync, constants, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { startDetached } from '@wirekube/netlink';
+import type { Logger } from 'pino';
+import {
+  chooseRelayLink,
+  RELAY_LINK_BINARY_ENV,
+  type RelayLinkChoice,
+  SHIPPED_RELAY_LINK,
+} from './implementation.js';
 import { answers } from './server.js';
+
+/** The shipped Go relay-link: this module is src/relay-link/ or dist/relay-link/, two below the package root. */
+export const SHIPPED_RELAY_LINK_PATH = fileURLToPath(new URL(`../../${SHIPPED_RELAY_LINK}`, import.meta.url));
 
 export interface RelayLinkSpawnOptions {
   socketPath: string;
-  /** The program and its leading arguments; default the Go relay-link when WIREKUBE_RELAY_LINK_BINARY names one
-   * (packages/agent/native/relay-link, same socket protocol and arguments), else this very program
-   * (`node dist/main.js`). */
+  /** The program and its leading arguments; default chosen by `chooseRelayLink` (implementation.ts): the Go
+   * relay-link (WIREKUBE_RELAY_LINK_BINARY's path, else the shipped native/bin binary) or, with
+   * WIREKUBE_RELAY_LINK_BINARY=node or no usable binary, this very program (`node dist/main.js`). */
   command?: readonly string[];
-  /** Where the default command is looked up; default process.env. */
+  /** Where WIREKUBE_RELAY_LINK_BINARY is read; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** The shipped Go binary to look for; default SHIPPED_RELAY_LINK_PATH. */
+  shippedBinary?: string;
+  /** Told once, when the default command is chosen, which implementation and why (`relay-link-implementation`). */
+  log?: Logger;
   /** Where its pino output goes (appended); default discarded — a detached child must not write to the pipe of
    * an agent container that may be gone. */
   logPath?: string;
@@ -29,13 +45,12 @@ export class RelayLinkSpawnError extends Error {
 }
 
 /**
- * Starts `wirekube-agent relay-link --socket PATH` detached from this process (its own session, no pipe to us),
- * exactly as wireguard-go is started, so that it outlives the agent; resolves once its socket answers.
+ * Starts `<relay-link program> relay-link --socket PATH` (the Go binary or `wirekube-agent`) detached from this
+ * process (its own session, no pipe to us), exactly as wireguard-go is started, so that it outlives the agent;
+ * resolves once its socket answers. The program is chosen once, here.
  */
 export function relayLinkSpawner(options: RelayLinkSpawnOptions): () => Promise<{ pid: number | undefined }> {
-  const binary = (options.env ?? process.env)['WIREKUBE_RELAY_LINK_BINARY'];
-  // Opt-in while the Go relay-link is proven in the lab (issue #10's speed targets); the Node one stays the default.
-  const base = options.command ?? (binary ? [binary] : [process.execPath, process.argv[1] ?? '']);
+  const base = options.command ?? defaultCommand(options);
   const command = [
     ...base,
     'relay-link',
@@ -61,4 +76,33 @@ export function relayLinkSpawner(options: RelayLinkSpawnOptions): () => Promise<
     const reason = started.reason.startsWith('not ready') ? `socket ${started.reason}` : started.reason;
     throw new RelayLinkSpawnError(reason, context);
   };
+}
+
+function defaultCommand(options: RelayLinkSpawnOptions): readonly string[] {
+  const shipped = options.shippedBinary ?? SHIPPED_RELAY_LINK_PATH;
+  const choice = chooseRelayLink({
+    binary: (options.env ?? process.env)[RELAY_LINK_BINARY_ENV],
+    shipped: { path: shipped, executable: isExecutableFile(shipped) },
+    node: [process.execPath, process.argv[1] ?? ''],
+  });
+  options.log?.info(
+    { event: 'relay-link-implementation', ...choiceFields(choice), shipped },
+    `relay-link implementation: ${choice.implementation} (${choice.reason})`,
+  );
+  return choice.command;
+}
+
+function choiceFields(choice: RelayLinkChoice): { implementation: string; reason: string; path: string } {
+  // For the Node one the program is this agent's own main.js.
+  const path = choice.implementation === 'go' ? choice.command[0] : choice.command[1];
+  return { implementation: choice.implementation, reason: choice.reason, path: path ?? '' };
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

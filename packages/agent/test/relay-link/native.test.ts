@@ -240,6 +240,32 @@ describe.skipIf('skip' in native)('the Go relay-link', () => {
     expect(events).toEqual(expect.arrayContaining(['relay-link-started', 'relay-opened', 'relay-ready']));
   });
 
+  it('is what the agent starts by default: the shipped binary, with WIREKUBE_RELAY_LINK_BINARY unset', async () => {
+    if ('skip' in native) return;
+    const { target } = await relay();
+    const dir = tempDir();
+    const socketPath = join(dir, 'run', 'relay-link.sock');
+    const spawnLink = relayLinkSpawner({
+      socketPath,
+      env: {},
+      shippedBinary: native.path,
+      logPath: join(dir, 'relay-link.log'),
+      readyTimeoutMs: 10_000,
+    });
+    const link = new RemoteRelayLink({ socketPath, keys: nodeKeys(), log: silentLog, spawn: spawnLink });
+    cleanups.push(async () => {
+      await stopRelayLink(socketPath);
+    });
+    await link.set({ target, peers: [], wireguardPort: 51820 });
+    await until(link, () => link.ready);
+    expect(readlinkSync(`/proc/${link.pid}/exe`)).toBe(native.path);
+    expect(readFileSync(`/proc/${link.pid}/cmdline`, 'utf8').split('\0').slice(1, 3)).toEqual([
+      'relay-link',
+      '--socket',
+    ]);
+    await link.close();
+  });
+
   it('carries bursts of datagrams of every size intact and in order (batched reads and writes)', async () => {
     const { target } = await relay();
     const dir = tempDir();
