@@ -50,6 +50,15 @@ async function build(program: string): Promise<Built> {
   return result;
 }
 
+/** A shell command in a container of the image, without network; its stdout. */
+async function shellIn(image: string, command: string): Promise<string> {
+  const { stdout } = await run(
+    [...podman, 'run', '--rm', '--network', 'none', '--entrypoint', 'sh', image, '-c', command],
+    { env: podmanEnv },
+  );
+  return stdout;
+}
+
 async function help(image: string): Promise<{ code: number; stdout: string }> {
   return run([...podman, 'run', '--rm', '--network', 'none', image, '--help'], {
     env: podmanEnv,
@@ -103,20 +112,9 @@ describe('images (buildah from a clean clone, --help under podman)', () => {
   it('the agent image carries wireguard-go, ip and iptables, and runs as root', async () => {
     const image = built.get('agent')?.image;
     expect(image, 'the agent image was not built').toBeTruthy();
-    const { stdout } = await run(
-      [
-        ...podman,
-        'run',
-        '--rm',
-        '--network',
-        'none',
-        '--entrypoint',
-        'sh',
-        image ?? '',
-        '-c',
-        'for t in wireguard-go ip iptables node; do command -v $t; done; id -u',
-      ],
-      { env: podmanEnv },
+    const stdout = await shellIn(
+      image ?? '',
+      'for t in wireguard-go ip iptables node; do command -v $t; done; id -u',
     );
     expect(stdout.trim().split('\n')).toHaveLength(5);
     expect(stdout.trim().split('\n').at(-1)).toBe('0');
@@ -132,21 +130,7 @@ describe('images (buildah from a clean clone, --help under podman)', () => {
     );
     expect(helpRun.stdout + helpRun.stderr).toContain('wirekube-relay-link');
     expect(helpRun.code).toBe(0);
-    const { stdout } = await run(
-      [
-        ...podman,
-        'run',
-        '--rm',
-        '--network',
-        'none',
-        '--entrypoint',
-        'sh',
-        image ?? '',
-        '-c',
-        `ldd ${binary} 2>&1; true`,
-      ],
-      { env: podmanEnv },
-    );
+    const stdout = await shellIn(image ?? '', `ldd ${binary} 2>&1; true`);
     expect(stdout).toContain('not a dynamic executable');
   });
 

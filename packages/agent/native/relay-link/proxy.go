@@ -6,8 +6,8 @@ package main
 // filter of the connected socket keeps every other local process from injecting into the relay.
 //
 // Per peer, one goroutine reads up to 64 datagrams per recvmmsg straight behind their Data headers (buffers
-// borrowed only while there is something to read) and hands them to the relay as one writev. The relay's reader delivers per TCP read and sends each peer's run of datagrams
-// with one sendmmsg.
+// borrowed only while there is something to read) and hands them to the relay as one writev. The relay's reader
+// delivers per TCP read: each peer's run of datagrams leaves with one sendmmsg, same-size ones as UDP GSO groups.
 
 import (
 	"encoding/base64"

@@ -100,6 +100,26 @@ async function relay(options: ConstructorParameters<typeof RelayServer>[0] = {})
   cleanups.push(() => server.close());
   return { server, target: { host: '127.0.0.1', port, pool: false, source: 'external' as const } };
 }
+/** A relay-link started by the agent's spawner with `env` (and a shipped binary), ready on a relay. */
+async function spawnedLink(env: NodeJS.ProcessEnv, shippedBinary?: string) {
+  const { target } = await relay();
+  const dir = tempDir();
+  const socketPath = join(dir, 'run', 'relay-link.sock');
+  const spawnLink = relayLinkSpawner({
+    socketPath,
+    env,
+    ...(shippedBinary ? { shippedBinary } : {}),
+    logPath: join(dir, 'relay-link.log'),
+    readyTimeoutMs: 10_000,
+  });
+  const link = new RemoteRelayLink({ socketPath, keys: nodeKeys(), log: silentLog, spawn: spawnLink });
+  cleanups.push(async () => {
+    await stopRelayLink(socketPath);
+  });
+  await link.set({ target, peers: [], wireguardPort: 51820 });
+  await until(link, () => link.ready);
+  return { link, dir };
+}
 function exited(child: ChildProcess): Promise<number | null> {
   if (child.exitCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -218,21 +238,7 @@ describe.skipIf('skip' in native)('the Go relay-link', () => {
 
   it('is what the agent starts (detached) when WIREKUBE_RELAY_LINK_BINARY names it', async () => {
     if ('skip' in native) return;
-    const { target } = await relay();
-    const dir = tempDir();
-    const socketPath = join(dir, 'run', 'relay-link.sock');
-    const spawnLink = relayLinkSpawner({
-      socketPath,
-      env: { WIREKUBE_RELAY_LINK_BINARY: native.path },
-      logPath: join(dir, 'relay-link.log'),
-      readyTimeoutMs: 10_000,
-    });
-    const link = new RemoteRelayLink({ socketPath, keys: nodeKeys(), log: silentLog, spawn: spawnLink });
-    cleanups.push(async () => {
-      await stopRelayLink(socketPath);
-    });
-    await link.set({ target, peers: [], wireguardPort: 51820 });
-    await until(link, () => link.ready);
+    const { link, dir } = await spawnedLink({ WIREKUBE_RELAY_LINK_BINARY: native.path });
     expect(readlinkSync(`/proc/${link.pid}/exe`)).toBe(native.path);
     await link.close();
     const log = readFileSync(join(dir, 'relay-link.log'), 'utf8').split('\n').filter(Boolean);
@@ -242,22 +248,7 @@ describe.skipIf('skip' in native)('the Go relay-link', () => {
 
   it('is what the agent starts by default: the shipped binary, with WIREKUBE_RELAY_LINK_BINARY unset', async () => {
     if ('skip' in native) return;
-    const { target } = await relay();
-    const dir = tempDir();
-    const socketPath = join(dir, 'run', 'relay-link.sock');
-    const spawnLink = relayLinkSpawner({
-      socketPath,
-      env: {},
-      shippedBinary: native.path,
-      logPath: join(dir, 'relay-link.log'),
-      readyTimeoutMs: 10_000,
-    });
-    const link = new RemoteRelayLink({ socketPath, keys: nodeKeys(), log: silentLog, spawn: spawnLink });
-    cleanups.push(async () => {
-      await stopRelayLink(socketPath);
-    });
-    await link.set({ target, peers: [], wireguardPort: 51820 });
-    await until(link, () => link.ready);
+    const { link } = await spawnedLink({}, native.path);
     expect(readlinkSync(`/proc/${link.pid}/exe`)).toBe(native.path);
     expect(readFileSync(`/proc/${link.pid}/cmdline`, 'utf8').split('\0').slice(1, 3)).toEqual([
       'relay-link',
