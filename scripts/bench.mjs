@@ -156,15 +156,14 @@ function relayPathFigures(r) {
       name: 'relay-path.relay-cpu',
       value: r.relayCpuMsPerGB,
       unit: 'CPU-ms/GB',
-      baseline: { what: "direct path: the agent's CPU per GB", value: r.directAgentCpuMsPerGB },
-      note,
+      note: `${note}; the relay process per relayed GB`,
     }),
     figure({
       name: 'relay-path.proxy-agent-cpu',
-      value: r.proxyAgentCpuMsPerGB,
+      value: r.proxyAgentsCpuMsPerGB,
       unit: 'CPU-ms/GB',
-      baseline: { what: "direct path: the agent's CPU per GB", value: r.directAgentCpuMsPerGB },
-      note,
+      baseline: { what: "direct path: the two agents' CPU per GB", value: r.directAgentsCpuMsPerGB },
+      note: `${note}; both hosts' agents and ${r.relayLink ?? 'the'} relay-links per relayed GB`,
     }),
     figure({
       name: 'relay-path.ping-p50',
@@ -175,6 +174,27 @@ function relayPathFigures(r) {
       target: { on: 'ratio', op: '<=', value: r.pingTarget ?? 2, source: 'issue 10' },
       note,
     }),
+    // The other relay-link implementations measured in the same runs, for comparison (no target).
+    ...Object.entries(r.relayLinks ?? {})
+      .filter(([name]) => name !== r.relayLink)
+      .flatMap(([name, other]) => [
+        figure({
+          name: `relay-path.${name}-relay-link.throughput`,
+          value: other.relayedMbps,
+          unit: 'Mbit/s',
+          baseline: { what: 'direct, same runs', value: r.directMbps },
+          ratio: other.throughputRatio,
+          note: `${note}; the ${name} relay-link instead of the ${r.relayLink}`,
+        }),
+        figure({
+          name: `relay-path.${name}-relay-link.ping-p50`,
+          value: other.relayedPingP50Ms,
+          unit: 'ms',
+          baseline: { what: 'direct p50, same runs', value: r.directPingP50Ms },
+          ratio: other.pingP50Ratio,
+          note: `${note}; the ${name} relay-link instead of the ${r.relayLink}`,
+        }),
+      ]),
   ];
 }
 
