@@ -96,7 +96,7 @@ func agent(mode string, tcpPort int, own, peer []byte, wgPort int) {
 	proxyPort := wg.LocalAddr().(*net.UDPAddr).Port
 	var tcp *net.TCPConn
 	if mode == "listen" {
-		listener, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: loopback})
+		listener, err := net.ListenTCP("tcp4", relayListenAddr())
 		check(err)
 		ready(map[string]int{"proxyPort": proxyPort, "tcpPort": listener.Addr().(*net.TCPAddr).Port})
 		tcp, err = listener.AcceptTCP()
@@ -377,4 +377,15 @@ func check(err error) {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "rawhops:", err)
 	os.Exit(2)
+}
+
+// relayListenAddr: loopback on a free port, or RAW_RELAY_LISTEN (host:port), so that the lab's relay-path bench
+// can put this relay in the project's relay's place (BENCH_RELAY_COMMAND).
+func relayListenAddr() *net.TCPAddr {
+	if a := os.Getenv("RAW_RELAY_LISTEN"); a != "" {
+		addr, err := net.ResolveTCPAddr("tcp4", a)
+		check(err)
+		return addr
+	}
+	return &net.TCPAddr{IP: loopback}
 }
