@@ -344,10 +344,9 @@ func (b *deliveryBatch) deliver(source, datagram []byte) {
 }
 
 // flush sends the pending run of one peer: consecutive datagrams of one size leave as one UDP GSO message
-// (segmentGroups) that the kernel cuts up — one route lookup, one skb through loopback and one wake-up of
-// WireGuard's socket per group instead of per datagram. Measured in the lab bench: the relay-links' CPU per
-// relayed GB −7 %, WireGuard's −9 %. A kernel that refuses GSO turns it off for the process; the group that
-// failed is sent again datagram by datagram.
+// (segmentGroup) that the kernel cuts up — one route lookup, one skb through loopback and one wake-up of
+// WireGuard's socket per group instead of per datagram (the lab bench's figures: README, "UDP proxy"). A kernel
+// that refuses GSO turns it off for the process; the group that failed is sent again datagram by datagram.
 func (b *deliveryBatch) flush() {
 	peer := b.current
 	for sent := 0; sent < b.count; {
@@ -366,11 +365,14 @@ func (b *deliveryBatch) flush() {
 				}
 			case errors.Is(err, syscall.ECONNREFUSED):
 				b.proxy.wireguardRefused.Add(1)
-				done += len(failed.Buffers)
+				fallthrough
 			default:
 				// UDP: what failed is dropped, the rest still go.
 				done += len(failed.Buffers)
 			}
+		}
+		if done == 0 && err == nil {
+			break // sendmmsg sends at least one message or fails; never spin on a call that did neither
 		}
 		sent += done
 	}
