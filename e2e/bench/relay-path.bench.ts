@@ -88,17 +88,11 @@ function pidsInHost(host: LabHost, isProgram: (exe: string, comm: string) => boo
 /** The wireguard-go daemons of a host (the agent starts its own). */
 const wireguardGoPids = (host: LabHost) => pidsInHost(host, (_exe, comm) => comm === 'wireguard-go');
 
-/** The agent and relay-link processes of a host, by program (Node, or the Go relay-link). Looked up at each
- * measurement, since an agent may start a relay-link late or restart it. The relay runs in its own host, so it
+/** The Node processes of a host: its agent (and a Node relay-link). Looked up at each measurement; the
+ * relay-links this bench starts are added by PID whatever their program. The relay runs in its own host, so it
  * is never among them. */
 const nodePids = (host: LabHost) =>
-  pidsInHost(
-    host,
-    (exe) =>
-      basename(exe) === basename(process.execPath) ||
-      basename(exe) === 'node' ||
-      basename(exe) === 'wirekube-relay-link',
-  );
+  pidsInHost(host, (exe) => basename(exe) === basename(process.execPath) || basename(exe) === 'node');
 
 /** Summed CPU ms of several processes (0 for any that is gone). */
 function cpuMsOf(pids: readonly number[]): number {
