@@ -2,7 +2,7 @@
 # Builds the WireKube images with buildah from this checkout: agent, relay and controller (the controller only
 # once packages/controller/src/main.ts exists). Without BASE_IMAGE it first builds the local Node 22 base
 # (images/base/build-base.sh, cached), since no registry may be reachable. A program with native code (the
-# agent's Go relay-link) needs go on PATH: it is built here first, into the build context.
+# agent's Go relay-link, the Go relay) needs go on PATH: it is built here first, into the build context.
 #
 #   images/build.sh                 # all programs
 #   images/build.sh agent relay     # some
@@ -34,7 +34,7 @@ for program in "${programs[@]}"; do
   version=$(node -p "require('./packages/$program/package.json').version")
   image=$registry/$program:${TAG:-$version}
   started=$(date +%s)
-  # Native programs (the agent's Go relay-link) are built here on the host: the image's build stage is Node only
+  # Native programs (the agent's Go relay-link, the relay's Go relay) are built here on the host: the image's build stage is Node only
   # and takes them from the build context as they are (packages/<program>/native/bin, see its Dockerfile).
   if [ -f "packages/$program/native/build.sh" ]; then
     command -v go >/dev/null || { log "$program: needs go on PATH for packages/$program/native (e2e/setup.sh needs it too)"; exit 1; }

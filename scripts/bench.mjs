@@ -135,7 +135,7 @@ const PACKAGE_ADAPTERS = {
 
 /** perf's relayed-vs-direct benchmark (e2e/bench/relay-path.bench.ts), run as it is. */
 function relayPathFigures(r) {
-  const note = `real agents cone1↔cone2, iperf3 ${r.secondsPerRun} s × ${r.runs}, alternating (relay-path.bench.ts)`;
+  const note = `real agents cone1↔cone2, ${r.relayLink ?? ''} relay-link, ${r.relay ?? ''} relay, iperf3 ${r.secondsPerRun} s × ${r.runs}, alternating (relay-path.bench.ts)`;
   return [
     figure({ name: 'throughput.direct', value: r.directMbps, unit: 'Mbit/s', note }),
     figure({
@@ -193,6 +193,33 @@ function relayPathFigures(r) {
           baseline: { what: 'direct p50, same runs', value: r.directPingP50Ms },
           ratio: other.pingP50Ratio,
           note: `${note}; the ${name} relay-link instead of the ${r.relayLink}`,
+        }),
+      ]),
+    // The other relay programs, with the first relay-link, in the same runs (no target).
+    ...Object.entries(r.relays ?? {})
+      .filter(([name]) => name !== r.relay)
+      .flatMap(([name, other]) => [
+        figure({
+          name: `relay-path.${name}-relay.throughput`,
+          value: other.relayedMbps,
+          unit: 'Mbit/s',
+          baseline: { what: 'direct, same runs', value: r.directMbps },
+          ratio: other.throughputRatio,
+          note: `${note}; the ${name} relay instead of the ${r.relay}`,
+        }),
+        figure({
+          name: `relay-path.${name}-relay.ping-p50`,
+          value: other.relayedPingP50Ms,
+          unit: 'ms',
+          baseline: { what: 'direct p50, same runs', value: r.directPingP50Ms },
+          ratio: other.pingP50Ratio,
+          note: `${note}; the ${name} relay instead of the ${r.relay}`,
+        }),
+        figure({
+          name: `relay-path.${name}-relay.relay-cpu`,
+          value: other.relayCpuMsPerGB,
+          unit: 'CPU-ms/GB',
+          note: `${note}; the ${name} relay process per relayed GB`,
         }),
       ]),
   ];

@@ -8,16 +8,21 @@
 // so every implementation is compared with the same runs' direct path. The bench starts the relay-link itself
 // and the agents adopt it (as after an upgrade). The top-level figures are the first implementation's; every
 // implementation's are under `relayLinks`.
+//
+// Relay programs: BENCH_RELAYS lists them (`go`, `node`; default both when the Go relay is built), each listening
+// on its own port of the relay host from the start; the mesh's relay endpoint moves between them. The first
+// relay-link is measured through every relay, the others through the first relay: `relays` holds each relay's
+// figures with the first relay-link. BENCH_RELAY_COMMAND replaces them all by one other program.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLab, type LabHost, type LabProcess } from '../src/index.js';
 import { MeshFixture, waitFor } from '../src/mesh/fixture.js';
+import { GO_RELAY, type RelayImplementation, relayCommand } from '../src/relay-program.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const RELAY_MAIN = fileURLToPath(new URL('../../packages/relay/dist/main.js', import.meta.url));
 const AGENT_MAIN = fileURLToPath(new URL('../../packages/agent/dist/main.js', import.meta.url));
 
 interface RelayLinkImplementation {
@@ -48,6 +53,44 @@ function relayLinkImplementations(): RelayLinkImplementation[] {
   });
 }
 const IMPLEMENTATIONS = relayLinkImplementations();
+
+interface RelayProgram {
+  name: string;
+  port: number;
+  /** argv; `{address}` is the relay host's address. */
+  command: readonly string[];
+}
+
+/** BENCH_RELAY_COMMAND (one program, argv split on spaces, port 3478), else BENCH_RELAYS (`go,node`). */
+function relayPrograms(): RelayProgram[] {
+  const custom = process.env.BENCH_RELAY_COMMAND;
+  if (custom) return [{ name: 'custom', port: 3478, command: custom.split(' ') }];
+  const configured = process.env.BENCH_RELAYS ?? (existsSync(GO_RELAY) ? 'go,node' : 'node');
+  return configured.split(',').map((name, i) => {
+    if (name !== 'go' && name !== 'node') throw new Error(`BENCH_RELAYS: "${name}" is neither go nor node`);
+    const port = 3478 + i;
+    return {
+      name,
+      port,
+      command: relayCommand(
+        ['--port', String(port), '--http-port', String(9090 + i)],
+        name as RelayImplementation,
+      ),
+    };
+  });
+}
+const RELAYS = relayPrograms();
+
+/** What one relayed measurement runs through. */
+interface Variant {
+  link: RelayLinkImplementation;
+  relay: RelayProgram;
+}
+const VARIANTS: Variant[] = [
+  ...IMPLEMENTATIONS.map((link) => ({ link, relay: RELAYS[0]! })),
+  ...RELAYS.slice(1).map((relay) => ({ link: IMPLEMENTATIONS[0]!, relay })),
+];
+const variantName = (v: Variant) => `${v.link.name} relay-link, ${v.relay.name} relay`;
 const TICKS_PER_SECOND = 100;
 
 const median = (values: number[]) => {
@@ -163,21 +206,25 @@ const lab = await createLab({
 const stateDir = mkdtempSync(join(tmpdir(), 'wk-relay-bench-'));
 try {
   await Promise.all(lab.hosts.map((h) => h.exec(['ip', 'link', 'set', 'lo', 'up'])));
-  // BENCH_RELAY_COMMAND: another relay program to measure in the project's relay's place (argv split on spaces,
-  // `{address}` replaced by the relay host's address); it must listen on port 3478 of that address.
-  const relayCommand = process.env.BENCH_RELAY_COMMAND?.replaceAll(
-    '{address}',
-    lab.host('relay').address,
-  ).split(' ');
-  const relay = lab
-    .host('relay')
-    .spawn(relayCommand ?? ['node', RELAY_MAIN, '--port', '3478', '--http-port', '9090']);
+  const relayHost = lab.host('relay');
+  const relays = new Map<string, LabProcess>(
+    RELAYS.map((r) => [
+      r.name,
+      relayHost.spawn(r.command.map((arg) => arg.replaceAll('{address}', relayHost.address))),
+    ]),
+  );
+  let relayInUse = RELAYS[0]!;
   const mesh = new MeshFixture(lab, stateDir);
   const relaySpec = (mode: 'never' | 'always') => ({
     mode,
     provider: 'external',
-    external: { endpoint: `${lab.host('relay').address}:3478` },
+    external: { endpoint: `${relayHost.address}:${relayInUse.port}` },
   });
+  /** The agents' established connections to each relay port. */
+  const relayConnections = async (port: number) => {
+    const { stdout } = await relayHost.exec(['ss', '-Htn', 'state', 'established', `( sport = :${port} )`]);
+    return stdout.split('\n').filter((line) => line.trim() !== '').length;
+  };
   await mesh.createMesh({ relay: relaySpec('never') });
   const [a, b] = [lab.host('cone1'), lab.host('cone2')];
   await mesh.registerNodes([a, b]);
@@ -221,23 +268,31 @@ try {
     const { stdout } = await from.exec(['wg', 'show', 'wire_kube', 'endpoints']);
     return stdout.includes('127.0.0.1:');
   };
-  const setMode = async (mode: 'never' | 'always') => {
+  const setMode = async (mode: 'never' | 'always', relay = relayInUse) => {
+    relayInUse = relay;
     await mesh.createMesh({ relay: relaySpec(mode) });
     await waitFor(
       async () =>
         (await endpointOnLoopback(a)) === (mode === 'always') &&
         (await endpointOnLoopback(b)) === (mode === 'always') &&
+        // Relayed: both agents on this relay and none left on another, so the traffic measured crosses it.
+        (mode === 'never' ||
+          ((await relayConnections(relay.port)) === 2 &&
+            (await Promise.all(RELAYS.filter((r) => r !== relay).map((r) => relayConnections(r.port)))).every(
+              (n) => n === 0,
+            ))) &&
         (await mesh.ping(a, b.address, { count: 1 })).loss === 0,
       60_000,
-      `both sides ${mode === 'always' ? 'relayed' : 'direct'}`,
+      `both sides ${mode === 'always' ? `relayed through the ${relay.name} relay` : 'direct'}`,
     );
   };
   const measure = async () => {
+    const relay = relays.get(relayInUse.name)!;
     const wgPids = [...wireguardGoPids(a), ...wireguardGoPids(b)];
     // The agents (Node) and the relay-links this bench started (whatever their program).
     const proxyPids = [
       ...new Set([...nodePids(a), ...nodePids(b), ...[...relayLinks.values()].map((l) => l.pid)]),
-    ].filter((pid) => pid !== relay.pid);
+    ].filter((pid) => ![...relays.values()].some((r) => r.pid === pid));
     const cpuOf = () => ({
       relay: cpuMs(relay.pid),
       agents: cpuMsOf(proxyPids),
@@ -302,21 +357,21 @@ try {
 
   type Run = Awaited<ReturnType<typeof measure>>;
   const direct: Run[] = [];
-  const relayed = new Map<string, Run[]>(IMPLEMENTATIONS.map((i) => [i.name, []]));
+  const relayed = new Map<Variant, Run[]>(VARIANTS.map((v) => [v, []]));
   for (let run = 0; run < RUNS; run++) {
-    // Rotate the implementations and alternate which path goes first, so drift in the machine's load hits
-    // all alike. The relay-link in use carries on into the next run's first slot when it can.
-    const order = IMPLEMENTATIONS.map((_, i) => IMPLEMENTATIONS[(i + run) % IMPLEMENTATIONS.length]!);
-    const slots: Array<RelayLinkImplementation | 'direct'> =
-      run % 2 === 0 ? ['direct', ...order] : [...order, 'direct'];
+    // Rotate the variants and alternate which path goes first, so drift in the machine's load hits all alike.
+    // The relay-link in use carries on into the next run's first slot when it can.
+    const order = VARIANTS.map((_, i) => VARIANTS[(i + run) % VARIANTS.length]!);
+    const slots: Array<Variant | 'direct'> = run % 2 === 0 ? ['direct', ...order] : [...order, 'direct'];
     for (const slot of slots) {
-      if (slot !== 'direct') await useRelayLink(slot);
-      await setMode(slot === 'direct' ? 'never' : 'always');
+      if (slot !== 'direct') await useRelayLink(slot.link);
+      if (slot === 'direct') await setMode('never');
+      else await setMode('always', slot.relay);
       const m = await measure();
       if (slot === 'direct') direct.push(m);
-      else relayed.get(slot.name)!.push({ ...m });
+      else relayed.get(slot)!.push({ ...m });
       process.stderr.write(
-        `run ${run + 1}/${RUNS} ${slot === 'direct' ? 'direct' : `relayed (${slot.name} relay-link)`}: ${JSON.stringify(m)}\n`,
+        `run ${run + 1}/${RUNS} ${slot === 'direct' ? 'direct' : `relayed (${variantName(slot)})`}: ${JSON.stringify(m)}\n`,
       );
     }
   }
@@ -357,10 +412,14 @@ try {
       pingP50Ratios: pingRatios.map((r) => round(r)),
     };
   };
+  const figuresOf = (v: Variant) => relayedFigures(relayed.get(v) ?? []);
   const byImplementation = Object.fromEntries(
-    IMPLEMENTATIONS.map((i) => [i.name, relayedFigures(relayed.get(i.name) ?? [])]),
+    VARIANTS.filter((v) => v.relay === RELAYS[0]).map((v) => [v.link.name, figuresOf(v)]),
   );
-  const first = byImplementation[IMPLEMENTATIONS[0]!.name]!;
+  const byRelay = Object.fromEntries(
+    VARIANTS.filter((v) => v.link === IMPLEMENTATIONS[0]).map((v) => [v.relay.name, figuresOf(v)]),
+  );
+  const first = figuresOf(VARIANTS[0]!);
   console.log(
     JSON.stringify({
       bench: 'relay-path',
@@ -372,7 +431,7 @@ try {
         max: round(Math.max(...loads), 1),
       },
       relayLink: IMPLEMENTATIONS[0]!.name,
-      relay: relayCommand ? relayCommand.join(' ') : 'node packages/relay/dist/main.js',
+      relay: RELAYS[0]!.name === 'custom' ? RELAYS[0]!.command.join(' ') : RELAYS[0]!.name,
       directMbps: pick(direct, 'mbps', 1),
       ...first,
       throughputTarget: 0.8,
@@ -385,11 +444,12 @@ try {
       directPingUnderLoadP50Ms: pick(direct, 'pingUnderLoadP50Ms', 3),
       pingTarget: 2,
       relayLinks: byImplementation,
+      relays: byRelay,
     }),
   );
   await mesh.stopAll();
   for (const link of relayLinks.values()) await link.stop(5_000);
-  await relay.stop();
+  for (const relay of relays.values()) await relay.stop();
 } finally {
   await lab.destroy();
   rmSync(stateDir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 // Issue 13.5: every environment variable and flag the chart passes to a program exists in that program's options,
 // so a renamed flag or a typo in a template fails here instead of being silently ignored on a cluster.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +27,13 @@ const optionSources: Record<string, string> = {
  * images/stage-app.sh copies with the package to /app/packages/agent; spawn.ts looks for it there too. */
 const GO_RELAY_LINK = '/app/packages/agent/native/bin/wirekube-relay-link';
 /** A container that runs a program other than its image's entrypoint: that program's options. */
+/** The Go relay in the relay image (`relay.implementation: go`): the relay package's build-native output. */
+const GO_RELAY = '/app/packages/relay/native/bin/wirekube-relay';
+/** A container that runs a program other than its image's entrypoint: that program's options (a file, or a Go
+ * package directory whose non-test sources are read together). */
 const commandSources: Record<string, string> = {
   [GO_RELAY_LINK]: 'packages/agent/native/relay-link/main.go',
+  [GO_RELAY]: 'packages/relay/native/relay',
 };
 
 interface Container {
@@ -55,7 +60,12 @@ function source(container: Container): string | undefined {
   const program = container.command?.[0];
   const path = program === undefined ? optionSources[container.name] : commandSources[program];
   const file = join(root, path ?? '');
-  return path !== undefined && existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  if (path === undefined || !existsSync(file)) return undefined;
+  if (!statSync(file).isDirectory()) return readFileSync(file, 'utf8');
+  return readdirSync(file)
+    .filter((name) => name.endsWith('.go') && !name.endsWith('_test.go'))
+    .map((name) => readFileSync(join(file, name), 'utf8'))
+    .join('\n');
 }
 
 /** `name` appears in the source as a whole token (an env key or a flag in the usage text and parser). */
@@ -108,6 +118,24 @@ describe('chart values → program flags (no drift)', () => {
       expect(links[0]?.args).toEqual(['relay-link']);
     },
   );
+
+  it.each([
+    ['default', [GO_RELAY]],
+    ['relay-node-values.yaml', undefined],
+  ])('relay.implementation with %s values: the relay container runs %o', async (valueSet, command) => {
+    const relays = (await containers(valueSet)).filter((c) => c.name === 'relay');
+    expect(relays).toHaveLength(1);
+    // Without a command the relay image's entrypoint runs: node …/packages/relay/dist/main.js.
+    expect(relays[0]?.command).toEqual(command);
+  });
+
+  it('the Go relay the chart runs is the one the relay package builds (native/bin, shipped to /app)', () => {
+    const manifest = JSON.parse(readFileSync(join(root, 'packages/relay/package.json'), 'utf8')) as {
+      nx: { targets: { 'build-native': { outputs: string[] }; build: { dependsOn: string[] } } };
+    };
+    expect(manifest.nx.targets['build-native'].outputs).toEqual(['{projectRoot}/native/bin']);
+    expect(manifest.nx.targets.build.dependsOn).toContain('build-native');
+  });
 
   it('the Go relay-link the chart runs is the one the agent package builds (native/bin, shipped to /app)', () => {
     const spawn = readFileSync(join(root, 'packages/agent/src/relay-link/implementation.ts'), 'utf8');

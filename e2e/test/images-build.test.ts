@@ -120,19 +120,25 @@ describe('images (buildah from a clean clone, --help under podman)', () => {
     expect(stdout.trim().split('\n').at(-1)).toBe('0');
   });
 
-  it('the agent image carries the Go relay-link where the chart and spawn mode look for it: static, --help exit 0', async () => {
-    const image = built.get('agent')?.image;
-    expect(image, 'the agent image was not built').toBeTruthy();
-    const binary = '/app/packages/agent/native/bin/wirekube-relay-link';
-    const helpRun = await run(
-      [...podman, 'run', '--rm', '--network', 'none', '--entrypoint', binary, image ?? '', '--help'],
-      { env: podmanEnv, allowFail: true },
-    );
-    expect(helpRun.stdout + helpRun.stderr).toContain('wirekube-relay-link');
-    expect(helpRun.code).toBe(0);
-    const stdout = await shellIn(image ?? '', `ldd ${binary} 2>&1; true`);
-    expect(stdout).toContain('not a dynamic executable');
-  });
+  it.each([
+    ['agent', 'wirekube-relay-link'],
+    ['relay', 'wirekube-relay'],
+  ])(
+    'the %s image carries its Go %s where the chart (and spawn mode) look for it: static, --help exit 0',
+    async (program, name) => {
+      const image = built.get(program)?.image;
+      expect(image, `the ${program} image was not built`).toBeTruthy();
+      const binary = `/app/packages/${program}/native/bin/${name}`;
+      const helpRun = await run(
+        [...podman, 'run', '--rm', '--network', 'none', '--entrypoint', binary, image ?? '', '--help'],
+        { env: podmanEnv, allowFail: true },
+      );
+      expect(helpRun.stdout + helpRun.stderr).toContain(name);
+      expect(helpRun.code).toBe(0);
+      const stdout = await shellIn(image ?? '', `ldd ${binary} 2>&1; true`);
+      expect(stdout).toContain('not a dynamic executable');
+    },
+  );
 
   it('the relay image runs as a non-root user and carries its OCI version label', async () => {
     const image = built.get('relay')?.image ?? '';

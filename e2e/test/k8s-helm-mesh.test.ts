@@ -340,6 +340,15 @@ describe('WireKube through its chart on a real four-node cluster', () => {
     }
   }, 60_000);
 
+  it('the relay Deployment runs the Go relay the relay image ships, and it is ready', async () => {
+    const relays = await pods('app.kubernetes.io/component=relay');
+    expect(relays.length).toBeGreaterThan(0);
+    for (const pod of relays)
+      expect(pod.spec.containers[0]?.command, pod.metadata.name).toEqual([
+        '/app/packages/relay/native/bin/wirekube-relay',
+      ]);
+  }, 60_000);
+
   it('helm upgrade to a new agent image rolls the agents: 0 lost on a direct pair, relayed pairs resume within 2 s', async () => {
     const local = (await import('../src/registry/local-images.js')).localProgramImages;
     const { images } = await local();

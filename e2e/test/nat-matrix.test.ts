@@ -6,14 +6,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { WireKubePeer } from '@wirekube/crd-types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabProcess } from '../src/exec/process.js';
 import { createLab, type Lab, type LabHost } from '../src/index.js';
 import { MeshFixture, waitFor } from '../src/mesh/fixture.js';
+import { relayCommand } from '../src/relay-program.js';
 
-const RELAY_MAIN = fileURLToPath(new URL('../../packages/relay/dist/main.js', import.meta.url));
 const NODES = ['pub1', 'pub2', 'cone1', 'cone2', 'sym1', 'sym2', 'lana', 'lanb'] as const;
 type NodeName = (typeof NODES)[number];
 const CLASS: Record<NodeName, 'public' | 'cone' | 'symmetric'> = {
@@ -58,7 +57,7 @@ beforeAll(async () => {
   });
   // The relay proxy lives on 127.0.0.1: every real node has loopback up, lab hosts need it set.
   await Promise.all(lab.hosts.map((h) => h.exec(['ip', 'link', 'set', 'lo', 'up'])));
-  relay = lab.host('relay').spawn(['node', RELAY_MAIN, '--port', '3478', '--http-port', '9090']);
+  relay = lab.host('relay').spawn(relayCommand(['--port', '3478', '--http-port', '9090']));
   stateDir = mkdtempSync(join(tmpdir(), 'wk-nat-matrix-'));
   mesh = new MeshFixture(lab, stateDir);
   await mesh.createMesh({

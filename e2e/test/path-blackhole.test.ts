@@ -8,14 +8,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { WireKubePeer } from '@wirekube/crd-types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabProcess } from '../src/exec/process.js';
 import { createLab, type Lab, type LabHost } from '../src/index.js';
 import { MeshFixture, waitFor } from '../src/mesh/fixture.js';
+import { relayCommand } from '../src/relay-program.js';
 
-const RELAY_MAIN = fileURLToPath(new URL('../../packages/relay/dist/main.js', import.meta.url));
 const NODES = ['cone1', 'cone2', 'sym1'] as const;
 type NodeName = (typeof NODES)[number];
 const RETRY_S = 15;
@@ -38,7 +37,7 @@ function host(name: NodeName | 'relay'): LabHost {
 }
 
 function startRelay(): LabProcess {
-  relay = host('relay').spawn(['node', RELAY_MAIN, '--port', '3478', '--http-port', '9090']);
+  relay = host('relay').spawn(relayCommand(['--port', '3478', '--http-port', '9090']));
   return relay;
 }
 

@@ -5,13 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabProcess } from '../src/exec/process.js';
 import { createLab, type Lab } from '../src/index.js';
 import { MeshFixture, waitFor } from '../src/mesh/fixture.js';
-
-const RELAY_MAIN = fileURLToPath(new URL('../../packages/relay/dist/main.js', import.meta.url));
+import { relayCommand } from '../src/relay-program.js';
 
 let lab: Lab;
 let mesh: MeshFixture;
@@ -29,7 +27,7 @@ beforeAll(async () => {
     controlPlane: true,
   });
   await Promise.all(lab.hosts.map((h) => h.exec(['ip', 'link', 'set', 'lo', 'up'])));
-  relay = lab.host('relay').spawn(['node', RELAY_MAIN, '--port', '3478', '--http-port', '9090']);
+  relay = lab.host('relay').spawn(relayCommand(['--port', '3478', '--http-port', '9090']));
   const cp = lab.controlPlane!;
   await cp.kubectl(['create', 'namespace', 'wirekube-system']);
   await cp.kubectl(['apply', '-f', '-'], {

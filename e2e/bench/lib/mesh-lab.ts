@@ -5,12 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { WireKubePeer } from '@wirekube/crd-types';
 import { createLab, type HostSpec, type Lab, type LabHost, type LabProcess } from '../../src/index.js';
 import { MeshFixture, waitFor } from '../../src/mesh/fixture.js';
+import { relayCommand } from '../../src/relay-program.js';
 
-export const RELAY_MAIN = fileURLToPath(new URL('../../../packages/relay/dist/main.js', import.meta.url));
 export type RelayMode = 'auto' | 'always' | 'never';
 
 export interface MeshLabOptions {
@@ -58,7 +57,7 @@ export async function createMeshLab(options: MeshLabOptions): Promise<MeshLab> {
       await mesh!.createMesh({ relay: self.relaySpec(mode) });
     },
     startRelay() {
-      self.relay = relayHost.spawn(['node', RELAY_MAIN, '--port', '3478', '--http-port', '9090']);
+      self.relay = relayHost.spawn(relayCommand(['--port', '3478', '--http-port', '9090']));
       return self.relay;
     },
     async close() {

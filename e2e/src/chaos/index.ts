@@ -11,7 +11,6 @@ export {
   CHAOS_NODES,
   ChaosMesh,
   type ChaosNode,
-  RELAY_MAIN,
   RELAY_PORT,
 } from './mesh-lab.js';
 export { longestGap, type Pinger, type PingRecord, parsePing, startPinger } from './pinger.js';

@@ -1,13 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { LabProcess } from '../exec/process.js';
 import type { LabHost } from '../host.js';
 import { createLab, type Lab } from '../lab.js';
 import { MeshFixture, waitFor } from '../mesh/fixture.js';
+import { relayCommand } from '../relay-program.js';
 
-export const RELAY_MAIN = fileURLToPath(new URL('../../../packages/relay/dist/main.js', import.meta.url));
 export const RELAY_PORT = 3478;
 const RELAY_HTTP_PORT = 9090;
 
@@ -82,14 +81,9 @@ export class ChaosMesh {
   }
 
   startRelay(): LabProcess {
-    this.relay = this.host('relay').spawn([
-      'node',
-      RELAY_MAIN,
-      '--port',
-      String(RELAY_PORT),
-      '--http-port',
-      String(RELAY_HTTP_PORT),
-    ]);
+    this.relay = this.host('relay').spawn(
+      relayCommand(['--port', String(RELAY_PORT), '--http-port', String(RELAY_HTTP_PORT)]),
+    );
     return this.relay;
   }
 

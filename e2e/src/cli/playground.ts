@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { HostSpec, Lab, LabHost } from '../index.js';
 import type { MeshFixture } from '../mesh/fixture.js';
+import { relayCommand } from '../relay-program.js';
 import { pingMatrix } from './ping-matrix.js';
 import { progress } from './progress.js';
 import { onceStopped } from './stop.js';
@@ -70,7 +71,6 @@ function hostSpecs(n: number): HostSpec[] {
 }
 
 /** The project's relay program, on a public host of its own (no agent: its address stays out of the mesh). */
-const RELAY_MAIN = fileURLToPath(new URL('../../../packages/relay/dist/main.js', import.meta.url));
 const RELAY_HOST: HostSpec = { name: 'relay', nat: 'none' };
 
 /** Each pair's transport as the "from" host's WireKubePeer reports it: d(irect) or r(elay). */
@@ -148,7 +148,7 @@ async function main(): Promise<number> {
     await steps.step('starting the relay, creating the WireKubeMesh and the Nodes', async () => {
       // The relay proxy lives on 127.0.0.1 (real nodes have loopback up; lab hosts need it set).
       await Promise.all(lab!.hosts.map((h) => h.exec(['ip', 'link', 'set', 'lo', 'up'])));
-      relayHost.spawn(['node', RELAY_MAIN, '--port', '3478', '--http-port', '9090']);
+      relayHost.spawn(relayCommand(['--port', '3478', '--http-port', '9090']));
       await fixture.createMesh({
         relay: {
           mode: 'auto',

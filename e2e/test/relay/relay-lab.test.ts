@@ -16,10 +16,10 @@ import {
   wgSetPeer,
   wgUp,
 } from '../../src/index.js';
+import { relayCommand } from '../../src/relay-program.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../..');
-const RELAY_MAIN = join(repoRoot, 'packages/relay/dist/main.js');
 const PEER = join(here, 'peer.ts');
 const AUTH_PORT = 3478; // relay started with --require-auth
 const OPEN_PORT = 3479; // relay without it
@@ -53,15 +53,13 @@ async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T |
 
 function startRelay(pub: LabHost, port: number, requireAuth: boolean): LabProcess {
   return pub.spawn(
-    [
-      'node',
-      RELAY_MAIN,
+    relayCommand([
       '--port',
       String(port),
       '--http-port',
       String(port + 6000),
       ...(requireAuth ? ['--require-auth'] : []),
-    ],
+    ]),
     { cwd: repoRoot },
   );
 }
