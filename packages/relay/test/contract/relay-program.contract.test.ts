@@ -10,14 +10,20 @@ import { keyToBase64 } from '../../src/auth/keys.js';
 import { computeProof } from '../../src/auth/proof.js';
 import { RelayClient } from '../../src/client/client.js';
 import {
+  Extension,
   encodeAuthProof,
   encodeControl,
   encodeHello,
   encodePing,
-  Extension,
   parseAuthChallenge,
 } from '../../src/codec/extensions.js';
-import { encodeData, encodeFrame, encodeKeepalive, encodeRegister, FrameType } from '../../src/codec/frame.js';
+import {
+  encodeData,
+  encodeFrame,
+  encodeKeepalive,
+  encodeRegister,
+  FrameType,
+} from '../../src/codec/frame.js';
 import { errorTexts, eventually, RawPeer } from '../helpers/raw-peer.js';
 import { keyPair } from '../helpers/relay.js';
 import { IMPLEMENTATIONS, missing } from './implementations.js';
@@ -133,7 +139,7 @@ describe.each(IMPLEMENTATIONS)('wirekube-relay ($name)', (implementation) => {
       a.p.write(encodeData(a.key, Buffer.from('me')), encodeData(nobody, Buffer.from('x')));
       a.p.write(encodeData(nobody, Buffer.from('y')));
       await a.p.until((f) => errorTexts(f).length > 0);
-      await eventually(
+      await eventuallyAsync(
         async () => (await relay.metric('wirekube_relay_dropped_frames_total{reason="no_route"}')) === 2,
       );
       expect(errorTexts(a.p.frames)).toEqual([`no route to ${keyToBase64(nobody)}`]);
@@ -242,9 +248,9 @@ describe.each(IMPLEMENTATIONS)('wirekube-relay ($name)', (implementation) => {
       expect(await relay.metric('wirekube_relay_auth_total{result="ok"}')).toBe(1);
       expect(await relay.metric('wirekube_relay_auth_total{result="failed"}')).toBe(1);
       expect(await relay.metric('wirekube_relay_registrations_total{outcome="replaced"}')).toBe(1);
-      expect(await relay.metric('wirekube_relay_registrations_total{outcome="refused"}')).toBeGreaterThanOrEqual(
-        1,
-      );
+      expect(
+        await relay.metric('wirekube_relay_registrations_total{outcome="refused"}'),
+      ).toBeGreaterThanOrEqual(1);
     },
     TIMEOUT_MS,
   );
@@ -282,7 +288,7 @@ describe.each(IMPLEMENTATIONS)('wirekube-relay ($name)', (implementation) => {
       )!;
       expect(control.body.subarray(0, 32).equals(a.pair.publicKey)).toBe(true);
       expect(control.body.subarray(32).toString()).toBe('punch at 12');
-      await eventually(
+      await eventuallyAsync(
         async () => (await relay.metric('wirekube_relay_dropped_frames_total{reason="no_control"}')) === 1,
       );
       expect(await relay.metric('wirekube_relay_control_forwarded_total')).toBe(1);
@@ -342,7 +348,7 @@ describe.each(IMPLEMENTATIONS)('wirekube-relay ($name)', (implementation) => {
         garbage.socket.write(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
         await garbage.untilClosed();
       }
-      await eventually(
+      await eventuallyAsync(
         async () => ((await relay.metric('wirekube_relay_connections_penalized_total')) ?? 0) >= 1,
         5_000,
       ).catch(async () => {
@@ -367,18 +373,23 @@ describe.each(IMPLEMENTATIONS)('wirekube-relay ($name)', (implementation) => {
       const c = await registered(relay);
       await eventuallyAsync(async () => (await relay.metric('wirekube_relay_registered_keys')) === 3);
       stuck.p.socket.pause();
-      const chunk = Buffer.concat(Array.from({ length: 64 }, () => encodeData(stuck.key, Buffer.alloc(1400))));
+      const chunk = Buffer.concat(
+        Array.from({ length: 64 }, () => encodeData(stuck.key, Buffer.alloc(1400))),
+      );
       // Enough to fill the kernel's buffers on both sides of the stuck reader and then the relay's queue.
       for (let i = 0; i < 400; i++) {
         if (!a.p.socket.write(chunk)) await new Promise((resolve) => a.p.socket.once('drain', resolve));
       }
-      await eventually(
-        async () => ((await relay.metric('wirekube_relay_dropped_frames_total{reason="queue_full"}')) ?? 0) > 0,
+      await eventuallyAsync(
+        async () =>
+          ((await relay.metric('wirekube_relay_dropped_frames_total{reason="queue_full"}')) ?? 0) > 0,
         15_000,
       );
       a.p.write(encodeData(c.key, Buffer.from('past the jam')));
       await c.p.until(() => dataFrames(c.p).length === 1, 5_000);
-      expect(await relay.metric('wirekube_relay_queue_bytes{aggregate="max"}')).toBeLessThanOrEqual(65540 * 2);
+      expect(await relay.metric('wirekube_relay_queue_bytes{aggregate="max"}')).toBeLessThanOrEqual(
+        65540 * 2,
+      );
     },
     TIMEOUT_MS,
   );
@@ -410,7 +421,15 @@ describe.each(IMPLEMENTATIONS)('wirekube-relay ($name)', (implementation) => {
       ]) {
         expect(families).toContain(family);
       }
-      for (const reason of ['no_route', 'queue_full', 'unregistered', 'malformed', 'self', 'rate_limited', 'no_control']) {
+      for (const reason of [
+        'no_route',
+        'queue_full',
+        'unregistered',
+        'malformed',
+        'self',
+        'rate_limited',
+        'no_control',
+      ]) {
         expect(text).toContain(`wirekube_relay_dropped_frames_total{reason="${reason}"} 0`);
       }
       expect(text).toMatch(/^wirekube_relay_process_process_cpu_seconds_total /m);
@@ -442,7 +461,10 @@ describe.each(IMPLEMENTATIONS)('wirekube-relay ($name)', (implementation) => {
       const run = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
         const { spawn } = await import('node:child_process');
         const [program, ...rest] = implementation.command(args);
-        const child = spawn(program!, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+        const child = spawn(program!, rest, {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, ...env },
+        });
         cleanups.push(() => child.kill('SIGKILL'));
         let stdout = '';
         let stderr = '';
@@ -458,7 +480,12 @@ describe.each(IMPLEMENTATIONS)('wirekube-relay ($name)', (implementation) => {
       const help = await run(['--help']);
       expect(help.code).toBe(0);
       expect(help.stdout).toMatch(/^Usage: wirekube-relay/);
-      for (const flag of ['--listen-address', '--require-auth', '--no-extensions', '--source-penalty-burst']) {
+      for (const flag of [
+        '--listen-address',
+        '--require-auth',
+        '--no-extensions',
+        '--source-penalty-burst',
+      ]) {
         expect(help.stdout).toContain(flag);
       }
       const bad = await run(['--port', 'x']);
