@@ -395,6 +395,21 @@ describe.each(IMPLEMENTATIONS)('wirekube-relay ($name)', (implementation) => {
   );
 
   it(
+    'closes a connection that never registers after the 10 s handshake timeout',
+    async () => {
+      const relay = await start();
+      const silent = await peer(relay);
+      const opened = Date.now();
+      await silent.untilClosed(20_000);
+      const seconds = (Date.now() - opened) / 1000;
+      expect(seconds).toBeGreaterThanOrEqual(9);
+      expect(seconds).toBeLessThan(20);
+      expect(await relay.metric('wirekube_relay_connections')).toBe(0);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
     'exposes the same metric families',
     async () => {
       const relay = await start();
