@@ -1,4 +1,4 @@
-// Builds the Go relay-link (packages/agent/native/relay-link) once per source version for the tests: `go build`
+// Builds the Go relay-link (packages/agent/native/relay-link) once per source version for the tests: native/build.sh
 // into a directory under the OS temp dir named by a hash of the Go sources, so repeated runs and parallel test
 // files reuse one binary and an edit rebuilds it. WIREKUBE_RELAY_LINK_BINARY points at a prebuilt one instead.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { answers } from '../../src/relay-link/server.js';
 
 export const NATIVE_SOURCE_DIR = fileURLToPath(new URL('../../native/relay-link/', import.meta.url));
+const BUILD_SCRIPT = fileURLToPath(new URL('../../native/build.sh', import.meta.url));
 
 /** The binary's path, or why there is none (no Go toolchain): the caller skips its Go tests with that reason. */
 export type NativeBinary = { path: string } | { skip: string };
@@ -29,18 +30,14 @@ export function nativeRelayLinkBinary(): NativeBinary {
   if (existsSync(path)) return { path };
   mkdirSync(dir, { recursive: true });
   // Built under a name of its own and renamed into place: a parallel test file never runs a half-written binary.
+  // native/build.sh is the one place the build flags live (the build-native target runs it too).
   const partial = `${path}.${process.pid}`;
   try {
-    // No VCS stamping: a checkout owned by another user (CI containers) makes `go build` fail on it.
-    execFileSync('go', ['build', '-trimpath', '-buildvcs=false', '-o', partial, '.'], {
-      cwd: NATIVE_SOURCE_DIR,
-      env: { ...process.env, CGO_ENABLED: '0' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    execFileSync('bash', [BUILD_SCRIPT, partial], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
     // A Go toolchain that cannot build the sources is a failure to see, not a reason to skip.
     const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim() ?? '';
-    throw new Error(`go build in ${NATIVE_SOURCE_DIR} failed: ${stderr || (error as Error).message}`);
+    throw new Error(`${BUILD_SCRIPT} failed: ${stderr || (error as Error).message}`);
   }
   renameSync(partial, path);
   return { path };
