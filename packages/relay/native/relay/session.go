@@ -65,6 +65,11 @@ type session struct {
 	ending bool
 	// The socket failed or was destroyed: output is dropped.
 	broken bool
+	// The direct write attempt (writeNow): its callback and arguments.
+	attempt        func(fd uintptr) bool
+	attemptPieces  [][]byte
+	attemptWritten int
+	attemptErr     error
 	// Closed when the queue next empties; made by a sender that pauses for this destination.
 	drained    chan struct{}
 	queued     atomic.Int64
@@ -110,6 +115,7 @@ func newSession(srv *server, id int64, conn *net.TCPConn, source string) *sessio
 		writerDone:         make(chan struct{}),
 		lastNoRouteErrorAt: math.Inf(-1),
 	}
+	s.attempt = s.tryWrite
 	s.lastReceivedAt.Store(math.Float64bits(now))
 	_ = conn.SetNoDelay(true)
 	return s
@@ -278,6 +284,13 @@ func (s *session) flushRun(buf []byte) {
 			return
 		}
 	}
+	// The gather entries and their piece lists are reused from read to read.
+	if n := len(s.gathers); n < cap(s.gathers) {
+		s.gathers = s.gathers[:n+1]
+		g := &s.gathers[n]
+		g.dest, g.pieces, g.frames, g.bytes = dest, append(g.pieces[:0], piece), s.runFrames, len(piece)
+		return
+	}
 	s.gathers = append(s.gathers, gather{dest: dest, pieces: [][]byte{piece}, frames: s.runFrames, bytes: len(piece)})
 }
 
@@ -362,31 +375,13 @@ func (s *session) enqueueLocked(pieces [][]byte, size int) {
 
 // writeNow makes one non-blocking writev attempt and returns what the kernel took. A failed socket is destroyed
 // (its reader then ends the session) and counts as written: its frames are dropped, as a closed socket's are.
+// Called with wmu held; the attempt's arguments and results live on the session so the callback, made once, does
+// not allocate per write.
 func (s *session) writeNow(pieces [][]byte) int {
-	written := 0
-	var failure error
-	err := s.raw.Write(func(fd uintptr) bool {
-		for {
-			var n int
-			var err error
-			if len(pieces) == 1 {
-				n, err = unix.Write(int(fd), pieces[0])
-			} else {
-				n, err = unix.Writev(int(fd), pieces)
-			}
-			if err == unix.EINTR {
-				continue
-			}
-			if n > 0 {
-				written = n
-			}
-			if err != nil && err != unix.EAGAIN {
-				failure = err
-			}
-			return true
-		}
-	})
-	if err != nil || failure != nil {
+	s.attemptPieces, s.attemptWritten, s.attemptErr = pieces, 0, nil
+	err := s.raw.Write(s.attempt)
+	s.attemptPieces = nil
+	if err != nil || s.attemptErr != nil {
 		s.broken = true
 		_ = s.conn.Close()
 		total := 0
@@ -395,7 +390,30 @@ func (s *session) writeNow(pieces [][]byte) int {
 		}
 		return total
 	}
-	return written
+	return s.attemptWritten
+}
+
+// tryWrite is the RawConn callback: one write(2)/writev(2), never a wait for writability.
+func (s *session) tryWrite(fd uintptr) bool {
+	for {
+		var n int
+		var err error
+		if len(s.attemptPieces) == 1 {
+			n, err = unix.Write(int(fd), s.attemptPieces[0])
+		} else {
+			n, err = unix.Writev(int(fd), s.attemptPieces)
+		}
+		if err == unix.EINTR {
+			continue
+		}
+		if n > 0 {
+			s.attemptWritten = n
+		}
+		if err != nil && err != unix.EAGAIN {
+			s.attemptErr = err
+		}
+		return true
+	}
 }
 
 // writeLoop drains the queue with blocking writes until the socket goes or, ending, the queue is empty.
@@ -429,7 +447,10 @@ func (s *session) writeLoop() {
 		_, err := s.conn.Write(batch)
 		s.queued.Add(-int64(len(batch)))
 		s.wmu.Lock()
-		s.spare = batch[:0]
+		// A burst's large buffer is not kept for an idle connection's lifetime.
+		if cap(batch) <= 1<<20 {
+			s.spare = batch[:0]
+		}
 		if err != nil {
 			s.broken = true
 			s.pending = s.pending[:0]
