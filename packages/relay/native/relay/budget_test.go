@@ -52,12 +52,12 @@ func TestLogBudgetCountsSuppressedLines(t *testing.T) {
 
 func TestSourceOf(t *testing.T) {
 	for text, want := range map[string]string{
-		"10.1.2.3":                  "10.1.2.3",
-		"::ffff:10.1.2.3":           "10.1.2.3",
-		"2001:db8:0:12::1":          "2001:db8:0:12::/64",
+		"10.1.2.3":                   "10.1.2.3",
+		"::ffff:10.1.2.3":            "10.1.2.3",
+		"2001:db8:0:12::1":           "2001:db8:0:12::/64",
 		"2001:0db8:00a0:0001:ffff::": "2001:db8:a0:1::/64",
-		"::1":                       "0:0:0:0::/64",
-		"fe80::1%eth0":              "fe80:0:0:0::/64",
+		"::1":                        "0:0:0:0::/64",
+		"fe80::1%eth0":               "fe80:0:0:0::/64",
 	} {
 		if got := sourceOf(netip.MustParseAddr(text)); got != want {
 			t.Errorf("%s: %s, want %s", text, got, want)

@@ -95,7 +95,15 @@ func appendField(line []byte, key string, value any) []byte {
 	return append(line, encoded...)
 }
 
-func (l *logger) debug(event, message string, fields ...field) { l.log(levelDebug, event, message, fields...) }
-func (l *logger) info(event, message string, fields ...field)  { l.log(levelInfo, event, message, fields...) }
-func (l *logger) warn(event, message string, fields ...field)  { l.log(levelWarn, event, message, fields...) }
-func (l *logger) error(event, message string, fields ...field) { l.log(levelError, event, message, fields...) }
+func (l *logger) debug(event, message string, fields ...field) {
+	l.log(levelDebug, event, message, fields...)
+}
+func (l *logger) info(event, message string, fields ...field) {
+	l.log(levelInfo, event, message, fields...)
+}
+func (l *logger) warn(event, message string, fields ...field) {
+	l.log(levelWarn, event, message, fields...)
+}
+func (l *logger) error(event, message string, fields ...field) {
+	l.log(levelError, event, message, fields...)
+}

@@ -95,8 +95,8 @@ type server struct {
 	penaltyMu     sync.Mutex
 	penaltyConfig penaltyConfig
 	// Struck sources in the order first struck (list values are *penaltyEntry).
-	penalties     map[string]*list.Element
-	penaltyOrder  *list.List
+	penalties    map[string]*list.Element
+	penaltyOrder *list.List
 }
 
 type penaltyEntry struct {
