@@ -146,22 +146,25 @@ func frameLengthMessage(length uint32) string {
 // its buffer before the next read, so every frame is one contiguous slice of the buffer (valid until the next
 // fill) and the carry-over is at most one frame. A length prefix outside 1..65536 fails the stream as soon as its
 // four bytes are in, after the frames before it: the framing is lost and stays lost.
+//
+// The buffer starts small and grows: to a frame's size when one does not fit, and up to maxReadBuffer while reads
+// keep filling it. So a connection that only registers and keeps alive (or a garbage one) holds a few KiB, and a
+// busy sender's burst still arrives in few reads and leaves in few writes.
 type frameReader struct {
 	buf        []byte
 	start, end int
 	failed     bool
 	badLength  uint32
+	// The last read filled all the space it was given: the next fill grows the buffer.
+	filled bool
 }
 
-// The read buffer: large, so a sender's burst arrives in few reads and leaves in few writes.
-const readBufferSize = 256 << 10
+const (
+	initialReadBuffer = 8 << 10
+	maxReadBuffer     = 256 << 10
+)
 
-func newFrameReader(size int) *frameReader {
-	if size < maxFrameSize {
-		size = maxFrameSize
-	}
-	return &frameReader{buf: make([]byte, size)}
-}
+func newFrameReader(size int) *frameReader { return &frameReader{buf: make([]byte, size)} }
 
 // next returns the next whole buffered frame, or nil when more bytes are needed or the framing is lost (then
 // failed is set and badLength holds the offending prefix).
@@ -186,14 +189,30 @@ func (r *frameReader) next() []byte {
 // buffered: bytes of a partial frame held back until the rest arrives.
 func (r *frameReader) buffered() int { return r.end - r.start }
 
-// fill reads once more through read, first moving the partial frame to the front. Frames next returned before
-// fill must not be used after it.
+// fill reads once more through read, first moving the partial frame to the front (and growing the buffer if the
+// frame needs it or the last read filled it). Frames next returned before fill must not be used after it.
 func (r *frameReader) fill(read func([]byte) (int, error)) (int, error) {
 	if r.start > 0 {
 		r.end = copy(r.buf, r.buf[r.start:r.end])
 		r.start = 0
 	}
+	want := len(r.buf)
+	if r.filled {
+		want = min(maxReadBuffer, 4*len(r.buf))
+	}
+	if r.end >= headerSize && !r.failed {
+		if length := binary.BigEndian.Uint32(r.buf); length <= maxFrameLength {
+			want = max(want, headerSize+int(length))
+		}
+	}
+	if want > len(r.buf) {
+		grown := make([]byte, max(want, len(r.buf)))
+		copy(grown, r.buf[:r.end])
+		r.buf = grown
+	}
+	space := len(r.buf) - r.end
 	n, err := read(r.buf[r.end:])
 	r.end += n
+	r.filled = n == space
 	return n, err
 }

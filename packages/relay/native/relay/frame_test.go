@@ -27,7 +27,7 @@ func sampleStream() ([]byte, [][]byte) {
 // readAll runs a reader over the stream cut at the given points and returns the frames and whether it failed.
 func readAll(t *testing.T, stream []byte, cuts []int) ([][]byte, *frameReader) {
 	t.Helper()
-	reader := newFrameReader(readBufferSize)
+	reader := newFrameReader(initialReadBuffer)
 	var got [][]byte
 	chunks := split(stream, cuts)
 	next := 0
@@ -166,5 +166,32 @@ func TestExtensionListAndNames(t *testing.T) {
 		if got := frameTypeName(kind); got != name {
 			t.Errorf("%#x: %s, want %s", kind, got, name)
 		}
+	}
+}
+
+func TestFrameReaderGrowsOnlyWhenNeeded(t *testing.T) {
+	reader := newFrameReader(initialReadBuffer)
+	keepalive := encodeFrame(frameKeepalive)
+	for range 100 {
+		_, _ = reader.fill(func(p []byte) (int, error) { return copy(p, keepalive), nil })
+		for reader.next() != nil {
+		}
+	}
+	if len(reader.buf) != initialReadBuffer {
+		t.Fatalf("a keepalive-only connection holds %d bytes", len(reader.buf))
+	}
+	// A read that fills the buffer makes the next one larger, up to the maximum.
+	stream := bytes.Repeat(encodeFrame(frameData, make([]byte, 1400)), 1000)
+	offset := 0
+	for range 10 {
+		n, _ := reader.fill(func(p []byte) (int, error) { n := copy(p, stream[offset:]); offset += n; return n, nil })
+		if n == 0 {
+			break
+		}
+		for reader.next() != nil {
+		}
+	}
+	if len(reader.buf) != maxReadBuffer {
+		t.Errorf("a busy sender's buffer is %d bytes, want %d", len(reader.buf), maxReadBuffer)
 	}
 }

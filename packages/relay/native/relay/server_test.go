@@ -72,7 +72,7 @@ func dial(t *testing.T, address string) *rawClient {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return &rawClient{t: t, conn: conn, reader: newFrameReader(readBufferSize)}
+	return &rawClient{t: t, conn: conn, reader: newFrameReader(initialReadBuffer)}
 }
 
 func (c *rawClient) write(frames ...[]byte) {
@@ -299,7 +299,7 @@ func TestSourcePenaltyClosesAtAccept(t *testing.T) {
 	eventually(t, "both strikes spent", func() bool { return !srv.admitsSource("127.0.0.1") })
 	// Closed right after accept, with a reset: the connect itself may already see it.
 	if conn, err := net.Dial("tcp", address); err == nil {
-		refused := &rawClient{t: t, conn: conn, reader: newFrameReader(readBufferSize)}
+		refused := &rawClient{t: t, conn: conn, reader: newFrameReader(initialReadBuffer)}
 		refused.expectClosed()
 		_ = conn.Close()
 	}

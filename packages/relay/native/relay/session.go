@@ -146,7 +146,7 @@ func (s *session) struck() bool { return s.violated.Load() || !s.everRouted.Load
 func (s *session) serve() {
 	go s.writeLoop()
 	var readErr error
-	reader := newFrameReader(readBufferSize)
+	reader := newFrameReader(initialReadBuffer)
 	for {
 		n, err := reader.fill(s.conn.Read)
 		if n > 0 {
