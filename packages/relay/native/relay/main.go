@@ -37,6 +37,8 @@ func run(argv []string, env func(string) (string, bool), stdout, stderr io.Write
 		return 1
 	}
 	sig := <-signals
+	// Like the Node relay's process.once: a second signal during the graceful stop ends the process at once.
+	signal.Stop(signals)
 	name := "SIGTERM"
 	if sig == syscall.SIGINT {
 		name = "SIGINT"

@@ -7,7 +7,10 @@ package main
 // reports, and Go's runtime metrics in place of Node's.
 
 import (
+	"bytes"
+	"math"
 	"net/http"
+	"strconv"
 	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -146,12 +149,37 @@ func metricsHandler(registry *prometheus.Registry) http.HandlerFunc {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		w.Header().Set("Content-Type", metricsContentType)
-		encoder := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+		var text bytes.Buffer
+		encoder := expfmt.NewEncoder(&text, expfmt.NewFormat(expfmt.TypeTextPlain))
 		for _, family := range families {
 			if encoder.Encode(family) != nil {
-				return
+				break
 			}
 		}
+		w.Header().Set("Content-Type", metricsContentType)
+		_, _ = w.Write(integralValues(text.Bytes()))
 	}
+}
+
+// integralValues writes whole sample values as integers, as prom-client does (Go's encoder writes 338014239 as
+// 3.38014239e+08): both are valid exposition text, but a scraper or test that reads `(\d+)` sees only the first.
+func integralValues(text []byte) []byte {
+	out := make([]byte, 0, len(text))
+	for line := range bytes.Lines(text) {
+		body := bytes.TrimSuffix(line, []byte("\n"))
+		space := bytes.LastIndexByte(body, ' ')
+		if len(body) == 0 || body[0] == '#' || space < 0 {
+			out = append(out, line...)
+			continue
+		}
+		value, err := strconv.ParseFloat(string(body[space+1:]), 64)
+		if err != nil || value != math.Trunc(value) || math.Abs(value) >= 1<<53 {
+			out = append(out, line...)
+			continue
+		}
+		out = append(out, body[:space+1]...)
+		out = strconv.AppendInt(out, int64(value), 10)
+		out = append(out, '\n')
+	}
+	return out
 }
