@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
@@ -380,5 +381,73 @@ func TestShutdownTellsEveryClient(t *testing.T) {
 	}
 	if _, err := net.DialTimeout("tcp", addr.String(), time.Second); err == nil {
 		t.Error("still accepting after close")
+	}
+}
+
+// Random byte streams (well-framed and not, Control and extension frames among them) from 48 connections at once
+// while a pair keeps forwarding: nothing crashes, every steady frame arrives in order, the fuzz connections are all
+// cleaned up.
+func TestFuzzConnectionsLeaveTheSteadyPairAlone(t *testing.T) {
+	srv, address, _ := startTestServer(t, func(o *serverOptions) { o.penaltyBurst = 0 })
+	a, b := newTestKeys(t), newTestKeys(t)
+	ca := registered(t, address, a, srv, 1)
+	cb := registered(t, address, b, srv, 2)
+	rng := rand.New(rand.NewPCG(7, 11))
+	kinds := []byte{frameRegister, frameData, frameKeepalive, frameError, frameHello, frameAuthProof, framePing,
+		framePong, frameControl, 0x42}
+	streams := make([][]byte, 48)
+	for i := range streams {
+		var stream []byte
+		for range 1 + rng.IntN(20) {
+			switch rng.IntN(4) {
+			case 0: // raw garbage
+				junk := make([]byte, rng.IntN(200))
+				for j := range junk {
+					junk[j] = byte(rng.IntN(256))
+				}
+				stream = append(stream, junk...)
+			default: // a well-framed frame of a random kind, sometimes aimed at the steady pair
+				body := make([]byte, rng.IntN(80))
+				if rng.IntN(2) == 0 && len(body) >= keySize {
+					copy(body, b.public)
+				}
+				stream = append(stream, encodeFrame(kinds[rng.IntN(len(kinds))], body)...)
+			}
+		}
+		streams[i] = stream
+	}
+	var wg sync.WaitGroup
+	for _, stream := range streams {
+		wg.Go(func() {
+			conn, err := net.Dial("tcp", address)
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			for len(stream) > 0 { // cut anywhere
+				n := min(len(stream), 1+rand.IntN(64))
+				if _, err := conn.Write(stream[:n]); err != nil {
+					return
+				}
+				stream = stream[n:]
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			_, _ = io.Copy(io.Discard, conn)
+		})
+	}
+	for i := range 200 {
+		ca.write(encodeFrame(frameData, b.public, []byte{byte(i)}))
+	}
+	for i := range 200 {
+		body := cb.expect(frameData)
+		if !bytes.Equal(body[:keySize], a.public) || body[keySize] != byte(i) {
+			t.Fatalf("steady frame %d: got %d", i, body[keySize])
+		}
+	}
+	wg.Wait()
+	eventually(t, "fuzz connections cleaned up", func() bool { return srv.connectionCount() == 2 })
+	ca.write(encodeFrame(frameData, b.public, []byte("after")))
+	if body := cb.expect(frameData); string(body[keySize:]) != "after" {
+		t.Fatalf("after the fuzz: %q", body[keySize:])
 	}
 }
