@@ -147,8 +147,9 @@ func (s *session) serve() {
 	go s.writeLoop()
 	var readErr error
 	reader := newFrameReader(initialReadBuffer)
+	read := s.conn.Read
 	for {
-		n, err := reader.fill(s.conn.Read)
+		n, err := reader.fill(read)
 		if n > 0 {
 			if s.closed.Load() {
 				reader.start = reader.end // after close only the end of stream matters
