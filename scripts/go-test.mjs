@@ -1,12 +1,12 @@
 // The Go half of the README's test command: `go vet` and `go test -json` of every Go module in the workspace's
-// packages (today packages/agent/native/relay-link), counted per test (subtests included; a package that does
+// packages (packages/agent/native/relay-link, packages/relay/native/relay), counted per test (subtests included; a package that does
 // not build counts as one failure), so scripts/test.mjs can fold them into its one totals line. No Go toolchain
 // is a failure, never a skip: CI machines and e2e/setup.sh have it, and skipping would hide the Go tests.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 /** The Go modules the test command runs, relative to the repository root. */
-export const GO_MODULES = ['packages/agent/native/relay-link'];
+export const GO_MODULES = ['packages/agent/native/relay-link', 'packages/relay/native/relay'];
 
 /**
  * Counts `go test -json` events. Pure.

@@ -43,8 +43,8 @@ describe('countGoTests', () => {
 });
 
 describe('runGoTests', () => {
-  it('vets and tests the Go relay-link: some tests, none failed', () => {
-    expect(GO_MODULES).toEqual(['packages/agent/native/relay-link']);
+  it('vets and tests the Go relay-link and the Go relay: some tests, none failed', () => {
+    expect(GO_MODULES).toEqual(['packages/agent/native/relay-link', 'packages/relay/native/relay']);
     const result = runGoTests(root, process.env);
     expect(result.failed).toBe(0);
     expect(result.passed).toBeGreaterThan(10);
