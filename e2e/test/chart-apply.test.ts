@@ -42,13 +42,14 @@ describe('the chart against the real API server', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  it('has the three other value sets the issue asks for, and the Node relay-link', () => {
+  it('has the three other value sets the issue asks for, the Node relay-link and the Node relay', () => {
     expect(valueSets).toEqual([
       'default',
       'external-relay-values.yaml',
       'mode-always-values.yaml',
       'relay-disabled-values.yaml',
       'relay-link-node-values.yaml',
+      'relay-node-values.yaml',
     ]);
   });
 
