@@ -30,7 +30,7 @@ export function nativeRelayLinkBinary(): NativeBinary {
   if (existsSync(path)) return { path };
   mkdirSync(dir, { recursive: true });
   // Built under a name of its own and renamed into place: a parallel test file never runs a half-written binary.
-  // native/build.sh is the one place the build flags live (the build-native target runs it too).
+  // native/build.sh (scripts/build-go.sh) is the one place the build flags live; the build-native targets run it too.
   const partial = `${path}.${process.pid}`;
   try {
     execFileSync('bash', [BUILD_SCRIPT, partial], { stdio: ['ignore', 'ignore', 'pipe'] });
