@@ -174,55 +174,45 @@ function relayPathFigures(r) {
       target: { on: 'ratio', op: '<=', value: r.pingTarget ?? 2, source: 'issue 10' },
       note,
     }),
-    // The other relay-link implementations measured in the same runs, for comparison (no target).
-    ...Object.entries(r.relayLinks ?? {})
-      .filter(([name]) => name !== r.relayLink)
-      .flatMap(([name, other]) => [
-        figure({
-          name: `relay-path.${name}-relay-link.throughput`,
-          value: other.relayedMbps,
-          unit: 'Mbit/s',
-          baseline: { what: 'direct, same runs', value: r.directMbps },
-          ratio: other.throughputRatio,
-          note: `${note}; the ${name} relay-link instead of the ${r.relayLink}`,
-        }),
-        figure({
-          name: `relay-path.${name}-relay-link.ping-p50`,
-          value: other.relayedPingP50Ms,
-          unit: 'ms',
-          baseline: { what: 'direct p50, same runs', value: r.directPingP50Ms },
-          ratio: other.pingP50Ratio,
-          note: `${note}; the ${name} relay-link instead of the ${r.relayLink}`,
-        }),
-      ]),
-    // The other relay programs, with the first relay-link, in the same runs (no target).
+    // The other relay-links (through the first relay) and the other relays (with the first relay-link), measured
+    // in the same runs, for comparison (no target).
+    ...alternativeFigures(r, note, 'relay-link', r.relayLinks, r.relayLink),
+    ...alternativeFigures(r, note, 'relay', r.relays, r.relay),
     ...Object.entries(r.relays ?? {})
       .filter(([name]) => name !== r.relay)
-      .flatMap(([name, other]) => [
-        figure({
-          name: `relay-path.${name}-relay.throughput`,
-          value: other.relayedMbps,
-          unit: 'Mbit/s',
-          baseline: { what: 'direct, same runs', value: r.directMbps },
-          ratio: other.throughputRatio,
-          note: `${note}; the ${name} relay instead of the ${r.relay}`,
-        }),
-        figure({
-          name: `relay-path.${name}-relay.ping-p50`,
-          value: other.relayedPingP50Ms,
-          unit: 'ms',
-          baseline: { what: 'direct p50, same runs', value: r.directPingP50Ms },
-          ratio: other.pingP50Ratio,
-          note: `${note}; the ${name} relay instead of the ${r.relay}`,
-        }),
+      .map(([name, other]) =>
         figure({
           name: `relay-path.${name}-relay.relay-cpu`,
           value: other.relayCpuMsPerGB,
           unit: 'CPU-ms/GB',
           note: `${note}; the ${name} relay process per relayed GB`,
         }),
-      ]),
+      ),
   ];
+}
+
+/** Throughput and ping of each alternative `kind` (relay-link, relay) in `alternatives` other than `current`. */
+function alternativeFigures(r, note, kind, alternatives, current) {
+  return Object.entries(alternatives ?? {})
+    .filter(([name]) => name !== current)
+    .flatMap(([name, other]) => [
+      figure({
+        name: `relay-path.${name}-${kind}.throughput`,
+        value: other.relayedMbps,
+        unit: 'Mbit/s',
+        baseline: { what: 'direct, same runs', value: r.directMbps },
+        ratio: other.throughputRatio,
+        note: `${note}; the ${name} ${kind} instead of the ${current}`,
+      }),
+      figure({
+        name: `relay-path.${name}-${kind}.ping-p50`,
+        value: other.relayedPingP50Ms,
+        unit: 'ms',
+        baseline: { what: 'direct p50, same runs', value: r.directPingP50Ms },
+        ratio: other.pingP50Ratio,
+        note: `${note}; the ${name} ${kind} instead of the ${current}`,
+      }),
+    ]);
 }
 
 // --- the benchmarks ------------------------------------------------------------------------------------------

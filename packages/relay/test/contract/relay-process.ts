@@ -39,18 +39,11 @@ export async function startRelayProcess(
     ...flags,
   ]);
   const child = spawn(program!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let exit: Promise<number | null> | null = null;
-  const exited = () => {
-    exit ??=
-      child.exitCode !== null || child.signalCode !== null
-        ? Promise.resolve(child.exitCode)
-        : once(child, 'exit').then(([code]) => code as number | null);
-    return exit;
-  };
-  exited();
+  // Listened for at once: 'exit' cannot have fired before the next turn of the event loop.
+  const exit = once(child, 'exit').then(([code]) => code as number | null);
   cleanups.push(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited();
+    await exit;
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -70,7 +63,7 @@ export async function startRelayProcess(
       lines.push(parsed);
       if (parsed.event === 'started') resolve(parsed);
     });
-    void exited().then((code) =>
+    void exit.then((code) =>
       reject(new Error(`${implementation.name} exited (${code}) before it started: ${stderr}`)),
     );
   });
@@ -93,7 +86,7 @@ export async function startRelayProcess(
     },
     async stop(signal = 'SIGTERM') {
       child.kill(signal);
-      return exited();
+      return exit;
     },
   };
 }

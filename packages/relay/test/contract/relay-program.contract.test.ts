@@ -5,6 +5,7 @@
  * the flags and exit codes. Timing details that need a fake clock (idle and handshake timeouts, the penalty's
  * refill) stay in each implementation's unit tests.
  */
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keyToBase64 } from '../../src/auth/keys.js';
 import { computeProof } from '../../src/auth/proof.js';
@@ -477,7 +478,6 @@ describe.each(IMPLEMENTATIONS)('wirekube-relay ($name)', (implementation) => {
       const reason = missing(implementation);
       if (reason !== null) throw new Error(reason);
       const run = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
-        const { spawn } = await import('node:child_process');
         const [program, ...rest] = implementation.command(args);
         const child = spawn(program!, rest, {
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -492,7 +492,8 @@ describe.each(IMPLEMENTATIONS)('wirekube-relay ($name)', (implementation) => {
         child.stderr.on('data', (c: Buffer) => {
           stderr += c.toString();
         });
-        const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+        // 'close', not 'exit': the output is all read only once the pipes have closed.
+        const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
         return { code, stdout, stderr };
       };
       const help = await run(['--help']);
